@@ -1,0 +1,36 @@
+"""The text format: `path:line:col: CODE [name] message`, a hint line, and a closing summary, like ruff."""
+
+from __future__ import annotations
+
+from lossguard.findings import Finding, Location
+
+
+def location_text(path: str, line: int, column: int, cell: int | None) -> str:
+    """`path:line:col`, or `path:cell N:line:col` inside a notebook."""
+    where = f"cell {cell}:" if cell is not None else ""
+    return f"{path}:{where}{line}:{column}"
+
+
+def _related_text(finding: Finding, location: Location) -> str:
+    if location.path == finding.path:
+        where = f"cell {location.cell}, " if location.cell is not None else ""
+        return f"{where}line {location.line}"
+    return location_text(location.path, location.line, location.column, location.cell)
+
+
+def render_text(findings: list[Finding], *, quiet: bool = False, files_checked: int = 0) -> str:
+    lines: list[str] = []
+    for finding in findings:
+        head = location_text(finding.path, finding.line, finding.column, finding.cell)
+        lines.append(f"{head}: {finding.code} [{finding.name}] {finding.message}")
+        if not quiet:
+            see = "; see " + ", ".join(_related_text(finding, loc) for loc in finding.related) if finding.related else ""
+            lines.append(f"  hint: {finding.hint}{see}")
+    if not quiet:
+        files = len({f.path for f in findings})
+        if findings:
+            noun = "problem" if len(findings) == 1 else "problems"
+            lines.append(f"Found {len(findings)} {noun} in {files} of {files_checked} files checked.")
+        else:
+            lines.append(f"All checks passed ({files_checked} files checked).")
+    return "\n".join(lines)

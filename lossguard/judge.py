@@ -1,0 +1,153 @@
+"""The judge: one pure function from (loss contract, observed facts) to the rules they break.
+
+Both observers describe what they saw as an `Observed`: the static observer fills in what the source proves, the
+runtime observer what the real tensors show; anything not known stays `None` / `Kind.UNKNOWN`, and an unknown
+fact never breaks a rule. Keeping every rule's condition here means a pitfall has one definition, one code and one
+message, whichever observer saw it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lossguard.contracts import CLASS_INDEX_TASKS, BINARY_TASKS, Kind, LossContract, Task
+
+Shape = tuple[int | None, ...]  # None: a dimension whose size is not known
+
+_INTEGER_DTYPES = frozenset({"int64", "int32", "int16", "int8", "uint8", "bool"})
+_CLASS_INDEX_DTYPES = frozenset({"int64", "uint8"})  # what cross_entropy/nll_loss accept as indices
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What an observer knows about the arguments of one loss call. dtypes are names such as `float32`."""
+
+    input_kind: Kind = Kind.UNKNOWN
+    target_kind: Kind = Kind.UNKNOWN
+    input_dtype: str | None = None
+    target_dtype: str | None = None
+    input_shape: Shape | None = None
+    target_shape: Shape | None = None
+    input_requires_grad: bool | None = None
+    grad_enabled: bool | None = None
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A broken rule. `subject` says which argument showed it: `input` or `target`."""
+
+    code: str
+    subject: str
+
+
+# (task, observed input kind) -> rule. A kind absent here is acceptable (or not provably wrong) for that task.
+_INPUT_RULES: dict[tuple[Task, Kind], str] = {
+    (Task.BINARY_LOGITS, Kind.PROBABILITIES): "LG101",
+    (Task.BINARY_LOGITS, Kind.DISTRIBUTION): "LG107",
+    (Task.BINARY_LOGITS, Kind.NONNEGATIVE): "LG107",
+    (Task.MULTICLASS, Kind.DISTRIBUTION): "LG102",
+    (Task.MULTICLASS, Kind.LOG_DISTRIBUTION): "LG103",
+    (Task.MULTICLASS, Kind.PROBABILITIES): "LG107",
+    (Task.MULTICLASS, Kind.NONNEGATIVE): "LG107",
+    (Task.LOG_MULTICLASS, Kind.DISTRIBUTION): "LG104",
+    (Task.LOG_MULTICLASS, Kind.LOGITS): "LG105",
+    (Task.BINARY_PROBABILITIES, Kind.LOGITS): "LG106",
+    (Task.DIVERGENCE, Kind.DISTRIBUTION): "LG108",
+    (Task.DIVERGENCE, Kind.PROBABILITIES): "LG108",
+}
+
+
+def judge(contract: LossContract, observed: Observed) -> list[Violation]:
+    """The rules broken by passing `observed` to the loss of `contract`, input rules first."""
+    violations: list[Violation] = []
+    input_rule = _INPUT_RULES.get((contract.task, observed.input_kind))
+    if input_rule:
+        violations.append(Violation(input_rule, "input"))
+    if observed.input_requires_grad is False and observed.grad_enabled:
+        violations.append(Violation("LG401", "input"))
+    if contract.task in CLASS_INDEX_TASKS:
+        violations += _class_index_rules(contract, observed)
+    elif contract.task in BINARY_TASKS:
+        violations += _binary_rules(contract, observed)
+    elif contract.task is Task.REGRESSION:
+        if _broadcasts_differently(observed.input_shape, observed.target_shape):
+            violations.append(Violation("LG301", "target"))
+    elif contract.task is Task.SIGN_TARGETS and observed.target_kind is Kind.BINARY_TARGETS:
+        violations.append(Violation("LG206", "target"))
+    return violations
+
+
+def _class_index_rules(contract: LossContract, seen: Observed) -> list[Violation]:
+    cross_entropy = contract.task is Task.MULTICLASS
+    inp, tgt = seen.input_shape, seen.target_shape
+    target_is_integer = seen.target_dtype in _INTEGER_DTYPES
+    target_is_float = seen.target_dtype is not None and not target_is_integer
+    out: list[Violation] = []
+
+    if cross_entropy and inp is not None and len(inp) >= 2 and inp[1] == 1:
+        out.append(Violation("LG109", "input"))
+
+    if seen.target_kind is Kind.ONE_HOT:
+        out.append(Violation("LG201", "target"))
+    elif seen.target_kind is Kind.FLOAT_CLASS_INDICES:
+        out.append(Violation("LG202", "target"))
+    elif seen.target_kind is Kind.MULTI_HOT and cross_entropy:
+        out.append(Violation("LG205", "target"))
+    elif inp is not None and tgt is not None:
+        column_target = len(tgt) == len(inp) == 2 and tgt[1] == 1 and inp[1] not in (1, None)
+        if column_target and (target_is_integer or seen.target_kind is Kind.CLASS_INDICES):
+            out.append(Violation("LG303", "target"))
+        elif target_is_integer and len(tgt) == len(inp) >= 2 and tgt == inp and cross_entropy:
+            out.append(Violation("LG201", "target"))
+        elif target_is_float and (len(tgt) == len(inp) - 1 or not cross_entropy):
+            out.append(Violation("LG202", "target"))
+        elif cross_entropy and len(inp) == 1 and target_is_float and tgt == inp:
+            out.append(Violation("LG305", "input"))
+        elif cross_entropy and _class_dim_last(inp, tgt) and not target_is_float:
+            out.append(Violation("LG304", "input"))
+    if target_is_integer and seen.target_dtype not in _CLASS_INDEX_DTYPES and seen.target_dtype != "bool":
+        if not any(v.code in ("LG201", "LG202") for v in out):
+            out.append(Violation("LG202", "target"))
+    return out
+
+
+def _class_dim_last(inp: Shape, tgt: Shape) -> bool:
+    """(n, L, C) logits against (n, L) indices: the target fits the input without its last dim, not without dim 1."""
+    if len(inp) < 3 or len(tgt) != len(inp) - 1 or None in inp or None in tgt:
+        return False
+    return tgt == inp[:-1] and tgt != (inp[0],) + inp[2:]
+
+
+def _binary_rules(contract: LossContract, seen: Observed) -> list[Violation]:
+    out: list[Violation] = []
+    dtype = seen.target_dtype
+    if dtype in _INTEGER_DTYPES:
+        out.append(Violation("LG203", "target"))
+    elif (
+        contract.task is Task.BINARY_PROBABILITIES
+        and dtype is not None and seen.input_dtype is not None and dtype != seen.input_dtype
+    ):
+        out.append(Violation("LG203", "target"))
+    if _shapes_differ(seen.input_shape, seen.target_shape):
+        out.append(Violation("LG302", "target"))
+    return out
+
+
+def _shapes_differ(a: Shape | None, b: Shape | None) -> bool:
+    """True only when the two shapes are provably different (known ranks that differ, or a known size that does)."""
+    if a is None or b is None:
+        return False
+    if len(a) != len(b):
+        return True
+    return any(x is not None and y is not None and x != y for x, y in zip(a, b))
+
+
+def _broadcasts_differently(a: Shape | None, b: Shape | None) -> bool:
+    """True when the shapes provably differ yet broadcast, so the loss silently compares all pairs."""
+    if not _shapes_differ(a, b):
+        return False
+    assert a is not None and b is not None
+    for x, y in zip(reversed(a), reversed(b)):
+        if x is not None and y is not None and x != y and 1 not in (x, y):
+            return False
+    return True
