@@ -1,0 +1,914 @@
+"""The static observer: an abstract interpreter that follows values from the model to the loss call.
+
+It walks a module's statements in order, keeping for each name what is provably known about its value (an
+activation's output, a one-hot target, a model whose forward returns probabilities, a bound loss). At each loss
+call it asks the judge whether the observed input and target break the loss's contract. Unknown stays unknown:
+branches that disagree, arithmetic, unresolved calls and anything it does not model give `None`, and `None`
+never breaks a rule.
+
+Training path only: loss calls under `torch.no_grad()`/`inference_mode()`, after `model.eval()`, in an
+`if not self.training:` branch, or in predict/validation methods are not judged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Callable, Iterable, Mapping, Sequence
+
+import libcst as cst
+from libcst.metadata import CodeRange
+
+from lossguard.contracts import Kind, LossContract
+from lossguard.findings import Finding, Location
+from lossguard.judge import Observed, judge
+from lossguard.rules import get_rule
+from lossguard.static import names as N
+from lossguard.static.classes import _UNSET, ClassInfo
+from lossguard.static.imports import ImportMap
+from lossguard.static.values import (
+    ClassRef, Function, Instance, LayerList, Loss, Module, Origin, Tensor, Value, join, join_envs,
+)
+
+_EVAL_MODE = "<eval-mode>"  # pseudo-variable: True after `model.eval()` in the current function
+_MAX_CALL_DEPTH = 4
+_MAX_LOOP_NESTING = 4
+# Names suggesting a float target is already a distribution (distillation, smoothing, mixup): never LG202.
+_SOFT_TARGET_WORDS = ("soft", "prob", "dist", "teacher", "smooth", "mix", "logit", "pred", "score", "weight")
+_TERMINATORS = (cst.Return, cst.Raise, cst.Continue, cst.Break)
+
+
+@dataclass
+class Frame:
+    """The state of one function (or the module body) being interpreted."""
+
+    env: dict[str, Value]
+    reporting: bool
+    inference: bool = False
+    closure: Mapping[str, Value] = field(default_factory=dict)
+    owner: ClassInfo | None = None
+    analysing_init: ClassInfo | None = None
+    returns: list[Value] = field(default_factory=list)
+    loop_nesting: int = 0
+    is_module: bool = False
+
+
+class ModuleObserver:
+    """Observe one parsed module and collect its findings. `enabled` filters rule codes."""
+
+    def __init__(
+        self, module: cst.Module, path: str, positions: Mapping[cst.CSTNode, CodeRange],
+        enabled: frozenset[str] | None = None,
+    ) -> None:
+        self.module = module
+        self.path = path
+        self.positions = positions
+        self.enabled = enabled
+        self.imports = ImportMap(module)
+        self.findings: list[Finding] = []
+        self.globals_env: dict[str, Value] = {}
+        self.stable_globals = _names_bound_once(module.body)
+        self.closures: dict[cst.FunctionDef, Mapping[str, Value]] = {}
+        self.classes: dict[cst.ClassDef, ClassInfo] = {}
+        self.call_stack: list[cst.FunctionDef] = []
+        self.call_memo: dict[tuple[object, ...], Value] = {}
+
+    # ------------------------------------------------------------------ driver
+    def run(self) -> list[Finding]:
+        self._collect_classes()
+        top = Frame(env=self.globals_env, reporting=True, is_module=True)
+        self.exec_block(self.module.body, top)
+        for function, owner in self._all_functions():
+            self.analyse_standalone(function, owner)
+        return self.findings
+
+    def _collect_classes(self) -> None:
+        observer = self
+
+        class Collector(cst.CSTVisitor):
+            def visit_ClassDef(self, node: cst.ClassDef) -> None:
+                observer.classes[node] = ClassInfo(node, observer.path)
+
+        self.module.visit(Collector())
+        by_name = {info.name: info for info in self.classes.values()}
+        for info in self.classes.values():
+            for base in info.node.bases:
+                if isinstance(base.value, cst.Name) and base.value.value in by_name:
+                    local = by_name[base.value.value]
+                    if local is not info:
+                        info.local_bases.append(local)
+
+    def _all_functions(self) -> Iterable[tuple[cst.FunctionDef, ClassInfo | None]]:
+        found: list[tuple[cst.FunctionDef, ClassInfo | None]] = []
+        owners: list[ClassInfo | None] = [None]
+        observer = self
+
+        class Collector(cst.CSTVisitor):
+            def visit_ClassDef(self, node: cst.ClassDef) -> None:
+                owners.append(observer.classes.get(node))
+
+            def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+                owners.pop()
+
+            def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+                found.append((node, owners[-1]))
+                owners.append(None)
+
+            def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+                owners.pop()
+
+        self.module.visit(Collector())
+        return found
+
+    def analyse_standalone(self, function: cst.FunctionDef, owner: ClassInfo | None) -> None:
+        """Interpret a function with unknown arguments (and `self` bound to its class), reporting findings."""
+        frame = self._function_frame(function, owner, args=None, reporting=True)
+        self.exec_block(_body(function), frame)
+
+    def _function_frame(
+        self, function: cst.FunctionDef, owner: ClassInfo | None, args: dict[str, Value] | None, reporting: bool,
+    ) -> Frame:
+        env: dict[str, Value] = {}
+        params = _parameter_names(function)
+        for index, name in enumerate(params):
+            env[name] = None
+            if index == 0 and owner is not None and not _is_static(function):
+                env[name] = Instance(owner)
+        if args:
+            env.update({k: v for k, v in args.items() if k in env})
+        inference = function.name.value in N.INFERENCE_METHODS or any(
+            self._is_no_grad(decorator.decorator) for decorator in function.decorators
+        )
+        return Frame(env=env, reporting=reporting, inference=inference,
+                     closure=self.closures.get(function, {}), owner=owner)
+
+    # ------------------------------------------------------------------ statements
+    def exec_block(self, statements: Sequence[cst.BaseStatement | cst.BaseSmallStatement], frame: Frame) -> None:
+        for statement in statements:
+            self.exec_statement(statement, frame)
+
+    def exec_statement(self, stmt: cst.CSTNode, frame: Frame) -> None:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                self.exec_small(small, frame)
+        elif isinstance(stmt, cst.If):
+            self.exec_if(stmt, frame)
+        elif isinstance(stmt, (cst.For, cst.While)):
+            self.exec_loop(stmt, frame)
+        elif isinstance(stmt, cst.With):
+            self.exec_with(stmt, frame)
+        elif isinstance(stmt, (cst.Try, cst.TryStar)):
+            self.exec_try(stmt, frame)
+        elif isinstance(stmt, cst.FunctionDef):
+            for decorator in stmt.decorators:
+                self.eval(decorator.decorator, frame)
+            frame.env[stmt.name.value] = Function(stmt, None)
+            if not frame.is_module:
+                self.closures[stmt] = {**frame.closure, **frame.env}
+        elif isinstance(stmt, cst.ClassDef):
+            frame.env[stmt.name.value] = ClassRef(self.classes[stmt])
+        else:
+            for name in _assigned_names(stmt):
+                frame.env[name] = None
+
+    def exec_small(self, small: cst.BaseSmallStatement, frame: Frame) -> None:
+        if isinstance(small, cst.Assign):
+            if len(small.targets) == 1 and _parallel_tuple(small.targets[0].target, small.value):
+                target, value = small.targets[0].target, small.value
+                assert isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, (cst.Tuple, cst.List))
+                values = [self.eval(e.value, frame) for e in value.elements]
+                for element, element_value in zip(target.elements, values):
+                    self.bind(element.value, element_value, frame)
+                return
+            value = self.eval(small.value, frame)
+            for target in small.targets:
+                self.bind(target.target, value, frame)
+        elif isinstance(small, cst.AnnAssign):
+            if small.value is not None:
+                self.bind(small.target, self.eval(small.value, frame), frame)
+        elif isinstance(small, cst.AugAssign):
+            self.exec_augassign(small, frame)
+        elif isinstance(small, cst.Expr):
+            self.eval(small.value, frame)
+        elif isinstance(small, cst.Return):
+            value = self.eval(small.value, frame) if small.value is not None else None
+            if not frame.inference:
+                frame.returns.append(value)
+        elif isinstance(small, cst.Del):
+            for name in _assigned_names(small):
+                frame.env[name] = None
+        elif isinstance(small, (cst.Raise, cst.Assert)):
+            for child in _child_expressions(small):
+                self.eval(child, frame)
+
+    def exec_augassign(self, node: cst.AugAssign, frame: Frame) -> None:
+        value = self.eval(node.value, frame)
+        target = node.target
+        if isinstance(target, cst.Name):
+            current = frame.env.get(target.value)
+            if isinstance(current, LayerList) and isinstance(node.operator, cst.AddAssign) and isinstance(value, LayerList):
+                frame.env[target.value] = value
+                return
+        self.bind(target, None, frame)
+
+    def exec_if(self, node: cst.If, frame: Frame) -> None:
+        self.eval(node.test, frame)
+        training_branch = _training_test(node.test)  # True: body is training-only; False: body is inference-only
+        before = dict(frame.env)
+        body_inference = frame.inference or training_branch is False
+        else_inference = frame.inference or training_branch is True
+        self._exec_branch(node.body.body, frame, body_inference)
+        after_body = frame.env
+        frame.env = before
+        orelse = node.orelse
+        if isinstance(orelse, cst.If):
+            self._with_inference(frame, else_inference, lambda: self.exec_if(orelse, frame))
+        elif isinstance(orelse, cst.Else):
+            self._exec_branch(orelse.body.body, frame, else_inference)
+        after_else = frame.env
+        body_ends = _terminates(node.body.body)
+        else_ends = orelse is not None and isinstance(orelse, cst.Else) and _terminates(orelse.body.body)
+        if body_ends and not else_ends:
+            merged = after_else
+        elif else_ends and not body_ends:
+            merged = after_body
+        else:
+            merged = join_envs(after_body, after_else)
+        self._replace_env(frame, merged)
+
+    def _exec_branch(self, statements: Sequence[cst.BaseStatement], frame: Frame, inference: bool) -> None:
+        frame.env = dict(frame.env)
+        self._with_inference(frame, inference, lambda: self.exec_block(statements, frame))
+
+    @staticmethod
+    def _with_inference(frame: Frame, inference: bool, action: Callable[[], None]) -> None:
+        saved = frame.inference
+        frame.inference = inference
+        try:
+            action()
+        finally:
+            frame.inference = saved
+
+    def _replace_env(self, frame: Frame, env: dict[str, Value]) -> None:
+        """Install `env` as the frame's environment; the module body keeps the one globals dict functions read."""
+        if frame.is_module:
+            if env is not self.globals_env:
+                self.globals_env.clear()
+                self.globals_env.update(env)
+            frame.env = self.globals_env
+        else:
+            frame.env = env
+
+    def exec_loop(self, node: cst.For | cst.While, frame: Frame) -> None:
+        if isinstance(node, cst.For):
+            self.eval(node.iter, frame)
+        else:
+            self.eval(node.test, frame)
+        entry = dict(frame.env)
+        reporting = frame.reporting
+        if frame.loop_nesting < _MAX_LOOP_NESTING:
+            # First pass, silent: learn what the end of one iteration feeds back into the next.
+            frame.reporting = False
+            self._loop_body(node, frame)
+            frame.reporting = reporting
+            self._replace_env(frame, join_envs(entry, frame.env))
+        self._loop_body(node, frame)
+        self._replace_env(frame, join_envs(entry, frame.env))
+        if node.orelse is not None:
+            self.exec_block(node.orelse.body.body, frame)
+
+    def _loop_body(self, node: cst.For | cst.While, frame: Frame) -> None:
+        frame.loop_nesting += 1
+        try:
+            if isinstance(node, cst.For):
+                self.bind(node.target, None, frame)
+            self.exec_block(node.body.body, frame)
+        finally:
+            frame.loop_nesting -= 1
+
+    def exec_with(self, node: cst.With, frame: Frame) -> None:
+        inference = frame.inference
+        for item in node.items:
+            self.eval(item.item, frame)
+            if self._is_no_grad(item.item):
+                inference = True
+            if item.asname is not None:
+                self.bind(item.asname.name, None, frame)
+        self._with_inference(frame, inference, lambda: self.exec_block(node.body.body, frame))
+
+    def exec_try(self, node: cst.Try | cst.TryStar, frame: Frame) -> None:
+        entry = dict(frame.env)
+        self.exec_block(node.body.body, frame)
+        merged = join_envs(entry, frame.env)
+        outcomes = [frame.env]
+        for handler in node.handlers:
+            frame.env = dict(merged)
+            if handler.name is not None:
+                self.bind(handler.name.name, None, frame)
+            self.exec_block(handler.body.body, frame)
+            outcomes.append(frame.env)
+        if node.orelse is not None:
+            frame.env = dict(outcomes[0])
+            self.exec_block(node.orelse.body.body, frame)
+            outcomes[0] = frame.env
+        result = outcomes[0]
+        for outcome in outcomes[1:]:
+            result = join_envs(result, outcome)
+        frame.env = entry
+        self._replace_env(frame, result)
+        if node.finalbody is not None:
+            self.exec_block(node.finalbody.body.body, frame)
+
+    def _is_no_grad(self, expr: cst.BaseExpression) -> bool:
+        """`torch.no_grad()`, `torch.inference_mode()`, `torch.set_grad_enabled(False)`, or the bare decorator."""
+        call = expr if isinstance(expr, cst.Call) else None
+        qualified = self._qualify(call.func if call else expr)
+        if qualified in N.NO_GRAD:
+            return True
+        if qualified == "torch.set_grad_enabled" and call and call.args:
+            value = call.args[0].value
+            return isinstance(value, cst.Name) and value.value == "False"
+        return False
+
+    # ------------------------------------------------------------------ binding
+    def bind(self, target: cst.BaseExpression, value: Value, frame: Frame) -> None:
+        if isinstance(target, cst.Name):
+            frame.env[target.value] = value
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self.bind(element.value, None, frame)
+        elif isinstance(target, cst.StarredElement):
+            self.bind(target.value, None, frame)
+        elif isinstance(target, cst.Attribute):
+            self.eval(target.value, frame)
+            owner = frame.analysing_init
+            if owner is not None and isinstance(target.value, cst.Name) and target.value.value == "self":
+                attributes = owner.attributes
+                name = target.attr.value
+                attributes[name] = join(attributes[name], value) if name in attributes else value
+        elif isinstance(target, cst.Subscript):
+            self.eval(target, frame)
+
+    def lookup(self, name: str, frame: Frame) -> Value:
+        if name in frame.env:
+            return frame.env[name]
+        if name in frame.closure:
+            return frame.closure[name]
+        if name in self.stable_globals:
+            return self.globals_env.get(name)
+        return None
+
+    # ------------------------------------------------------------------ expressions
+    def eval(self, expr: cst.BaseExpression | None, frame: Frame) -> Value:
+        if expr is None:
+            return None
+        if isinstance(expr, cst.Name):
+            return self.lookup(expr.value, frame)
+        if isinstance(expr, cst.Call):
+            return self.eval_call(expr, frame)
+        if isinstance(expr, cst.Attribute):
+            return self.eval_attribute(expr, frame)
+        if isinstance(expr, cst.Subscript):
+            return self.eval_subscript(expr, frame)
+        if isinstance(expr, cst.IfExp):
+            self.eval(expr.test, frame)
+            return join(self.eval(expr.body, frame), self.eval(expr.orelse, frame))
+        if isinstance(expr, cst.NamedExpr):
+            value = self.eval(expr.value, frame)
+            self.bind(expr.target, value, frame)
+            return value
+        if isinstance(expr, cst.List):
+            values = [self.eval(element.value, frame) for element in expr.elements]
+            if not values:
+                return LayerList(None)
+            if isinstance(values[-1], (Module, Instance)) and not isinstance(expr.elements[-1], cst.StarredElement):
+                return LayerList(values[-1])
+            return None
+        if isinstance(expr, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+            self.eval_comprehension(expr, frame)
+            return None
+        if isinstance(expr, cst.Lambda):
+            return None
+        for child in _child_expressions(expr):
+            self.eval(child, frame)
+        return None
+
+    def eval_comprehension(self, expr: cst.BaseExpression, frame: Frame) -> None:
+        inner = Frame(env=dict(frame.env), reporting=frame.reporting, inference=frame.inference,
+                      closure=frame.closure, owner=frame.owner)
+        clause = getattr(expr, "for_in", None)
+        while clause is not None:
+            self.eval(clause.iter, inner)
+            self.bind(clause.target, None, inner)
+            for condition in clause.ifs:
+                self.eval(condition.test, inner)
+            clause = clause.inner_for_in
+        for part in ("elt", "key", "value"):
+            child = getattr(expr, part, None)
+            if isinstance(child, cst.BaseExpression):
+                self.eval(child, inner)
+
+    def eval_attribute(self, expr: cst.Attribute, frame: Frame) -> Value:
+        if self._qualify(expr) is not None:
+            return None
+        base = self.eval(expr.value, frame)
+        if isinstance(base, Instance):
+            return self.attribute_of(base.cls, expr.attr.value)
+        return None
+
+    def attribute_of(self, cls: ClassInfo, name: str) -> Value:
+        if name in cls.attributes_set_elsewhere:
+            return None
+        attributes = self.class_attributes(cls)
+        if name in attributes:
+            return attributes[name]
+        method = cls.find_method(name)
+        if method is not None:
+            return Function(method[0], method[1])
+        return None
+
+    def class_attributes(self, cls: ClassInfo) -> dict[str, Value]:
+        """What `__init__` (and the local base classes' `__init__`) stores on self."""
+        if cls.attributes is not _UNSET:
+            return cls.attributes
+        cls.attributes = {}
+        for base in cls.local_bases:
+            cls.attributes.update(self.class_attributes(base))
+        init = cls.methods.get("__init__")
+        if init is not None:
+            frame = self._function_frame(init, cls, args=None, reporting=False)
+            frame.analysing_init = cls
+            self.exec_block(_body(init), frame)
+        return cls.attributes
+
+    def forward_of(self, cls: ClassInfo) -> Value:
+        """What calling an instance returns in training mode: the join of forward's training-path returns."""
+        if cls.forward_returns is not _UNSET:
+            return cls.forward_returns
+        cls.forward_returns = None  # guards recursion
+        found = cls.find_method("forward")
+        if found is None:
+            return None
+        method, owner = found
+        frame = self._function_frame(method, owner, args=None, reporting=False)
+        frame.owner = cls
+        frame.env[_parameter_names(method)[0]] = Instance(cls)
+        self.exec_block(_body(method), frame)
+        cls.forward_returns = _join_all(frame.returns)
+        return cls.forward_returns
+
+    def eval_subscript(self, expr: cst.Subscript, frame: Frame) -> Value:
+        for element in expr.slice:
+            if isinstance(element.slice, cst.Index):
+                self.eval(element.slice.value, frame)
+        if isinstance(expr.value, cst.Call) and self._qualify(expr.value.func) in N.EYE_FUNCTIONS:
+            for arg in expr.value.args:
+                self.eval(arg.value, frame)
+            return Tensor(Kind.ONE_HOT, self._origin(expr, "one-hot encoding (identity-matrix rows)"), None)
+        base = self.eval(expr.value, frame)
+        if not isinstance(base, Tensor):
+            return None
+        single_index = len(expr.slice) == 1
+        if base.kind is Kind.PROBABILITIES or (single_index and base.kind is not Kind.UNKNOWN):
+            return replace(base, shape=None)
+        return None
+
+    def eval_call(self, call: cst.Call, frame: Frame) -> Value:
+        func = call.func
+        qualified = self._qualify(func)
+        if qualified is not None:
+            return self.call_qualified(qualified, call, frame)
+        if isinstance(func, cst.Attribute):
+            return self.call_method(call, func, frame)
+        callee = self.eval(func, frame)
+        args = self._eval_args(call, frame)
+        return self.apply(callee, call, args, frame)
+
+    def _eval_args(self, call: cst.Call, frame: Frame) -> list[tuple[str | None, Value]]:
+        return [(arg.keyword.value if arg.keyword else ("*" if arg.star else None), self.eval(arg.value, frame))
+                for arg in call.args]
+
+    def apply(self, callee: Value, call: cst.Call, args: list[tuple[str | None, Value]], frame: Frame) -> Value:
+        """Calling a known value: a layer or model returns its output, a loss is checked, a def is interpreted."""
+        if isinstance(callee, Loss):
+            self.check_loss(callee.contract, call, args, frame, module_form=True)
+            return None
+        if isinstance(callee, Module):
+            return callee.returns
+        if isinstance(callee, Instance):
+            return self.forward_of(callee.cls)
+        if isinstance(callee, ClassRef):
+            return Instance(callee.cls)
+        if isinstance(callee, Function):
+            return self.call_function(callee, args, frame)
+        return None
+
+    def call_qualified(self, qualified: str, call: cst.Call, frame: Frame) -> Value:
+        name = N.canonical(qualified)
+        args = self._eval_args(call, frame)
+        contract = N.loss_function(name)
+        if contract is not None:
+            self.check_loss(contract, call, args, frame, module_form=False)
+            return None
+        contract = N.loss_module(name)
+        if contract is not None:
+            return Loss(contract)
+        if name in N.ACTIVATION_FUNCTIONS:
+            kind = N.ACTIVATION_FUNCTIONS[name]
+            return Tensor(kind, self._origin(call, name.rsplit(".", 1)[-1]))
+        if name in N.ACTIVATION_LAYERS:
+            layer = name.rsplit(".", 1)[-1]
+            return Module(Tensor(N.ACTIVATION_LAYERS[name], self._origin(call, f"{layer} layer")))
+        if name in N.LINEAR_LAYERS:
+            return Module(Tensor(Kind.LOGITS, self._origin(call, f"{name.rsplit('.', 1)[-1]} layer with no activation")))
+        if name == N.SEQUENTIAL:
+            return Module(self._sequential_output(call, args))
+        if name in N.ONE_HOT_FUNCTIONS:
+            return Tensor(Kind.ONE_HOT, self._origin(call, "one-hot encoding"), "int64")
+        if name in N.TYPED_CONSTRUCTORS and args:
+            return self._cast(args[0][1], call.args[0].value, N.TYPED_CONSTRUCTORS[name], call)
+        if name in N.DTYPE_CONSTRUCTORS and args:
+            dtype = self._dtype_keyword(call)
+            if dtype is None:
+                first = args[0][1]
+                return first if isinstance(first, Tensor) else None
+            if dtype.startswith(("float", "bfloat")):
+                return self._cast(args[0][1], call.args[0].value, dtype, call)
+            return self._integer_cast(args[0][1] if isinstance(args[0][1], Tensor) else None, dtype)
+        if name in N.PRESERVING_FUNCTIONS and args:
+            first = args[0][1]
+            return first if isinstance(first, Tensor) else None
+        return None
+
+    def _sequential_output(self, call: cst.Call, args: list[tuple[str | None, Value]]) -> Tensor | None:
+        if not args or any(keyword not in (None, "*") for keyword, _ in args):
+            return None
+        last_arg = call.args[-1]
+        keyword, last = args[-1]
+        if keyword == "*":
+            last = last.last if isinstance(last, LayerList) else None
+        elif isinstance(last_arg.value, cst.Call) and len(args) == 1:
+            last = self._ordered_dict_last(last_arg.value, last)
+        return self._layer_output(last)
+
+    def _ordered_dict_last(self, call: cst.Call, fallback: Value) -> Value:
+        """`nn.Sequential(OrderedDict([("fc", nn.Linear(...)), ("act", nn.Sigmoid())]))`: the last pair's layer."""
+        func = call.func
+        if not (isinstance(func, (cst.Name, cst.Attribute)) and (self._qualify(func) or "").endswith("OrderedDict")):
+            return fallback
+        if len(call.args) != 1 or not isinstance(call.args[0].value, cst.List):
+            return None
+        pairs = call.args[0].value.elements
+        if not pairs or not isinstance(pairs[-1].value, cst.Tuple) or len(pairs[-1].value.elements) != 2:
+            return None
+        # The layers were already evaluated as part of the argument; evaluate the last one for its value.
+        return self.eval(pairs[-1].value.elements[1].value, Frame(env={}, reporting=False))
+
+    def _layer_output(self, layer: Value) -> Tensor | None:
+        if isinstance(layer, Module):
+            return layer.returns
+        if isinstance(layer, Instance):
+            result = self.forward_of(layer.cls)
+            return result if isinstance(result, Tensor) else None
+        return None
+
+    def call_method(self, call: cst.Call, func: cst.Attribute, frame: Frame) -> Value:
+        method = func.attr.value
+        base = self.eval(func.value, frame)
+        args = self._eval_args(call, frame)
+        if isinstance(base, Instance):
+            member = self.attribute_of(base.cls, method)
+            if isinstance(member, Function) and member.owner is not None:
+                return self.call_function(member, [(None, base), *args], frame)
+            return self.apply(member, call, args, frame)
+        if method == "forward" and isinstance(base, (Loss, Module)):
+            return self.apply(base, call, args, frame)
+        if isinstance(func.value, cst.Name):
+            self._method_side_effects(func.value.value, base, method, call, args, frame)
+        if method in ("eval", "train") and not isinstance(base, Tensor):
+            return None
+        tensor = base if isinstance(base, Tensor) else None
+        if tensor is not None and tensor.kind is Kind.UNKNOWN:
+            tensor = None
+        if method in N.ACTIVATION_METHODS:
+            return Tensor(N.ACTIVATION_METHODS[method], self._origin(call, f".{method}()"))
+        if method in N.FLOAT_CAST_METHODS:
+            return self._cast(base, func.value, N.FLOAT_CAST_METHODS[method], call)
+        if method in N.INTEGER_CAST_METHODS:
+            return self._integer_cast(tensor, N.INTEGER_CAST_METHODS[method])
+        if method in ("to", "type"):
+            dtype = self._dtype_argument(call)
+            if dtype is None:
+                return tensor
+            if dtype.startswith(("float", "bfloat")):
+                return self._cast(base, func.value, dtype, call)
+            return self._integer_cast(tensor, dtype)
+        if method in N.PRESERVING_METHODS and tensor is not None:
+            return replace(tensor, shape=None)
+        return None
+
+    def _method_side_effects(
+        self, name: str, base: Value, method: str, call: cst.Call,
+        args: list[tuple[str | None, Value]], frame: Frame,
+    ) -> None:
+        """Mutating calls that change what a name holds: appending layers, `model.eval()` / `model.train()`."""
+        if method == "eval" and not args:
+            frame.env[_EVAL_MODE] = True
+        elif method == "train":
+            switch_off = bool(args) and isinstance(call.args[0].value, cst.Name) and call.args[0].value.value == "False"
+            frame.env[_EVAL_MODE] = switch_off
+        elif isinstance(base, LayerList) and method in ("append", "extend", "insert"):
+            if method == "append" and len(args) == 1:
+                frame.env[name] = LayerList(args[0][1])
+            elif method == "extend" and len(args) == 1 and isinstance(args[0][1], LayerList):
+                frame.env[name] = args[0][1]
+            else:
+                frame.env[name] = LayerList(None)
+        elif isinstance(base, Module) and method in ("append", "add_module"):
+            layer = args[-1][1] if args else None
+            frame.env[name] = Module(self._layer_output(layer))
+        elif name in frame.env and method in ("append", "extend", "insert", "add_module"):
+            frame.env[name] = None
+
+    def _cast(self, base: Value, base_expr: cst.BaseExpression, dtype: str, call: cst.Call) -> Tensor:
+        """A conversion to `dtype`. A float conversion of something not known to be a distribution is taken as
+        float class indices, unless the expression's own name says it is a soft target."""
+        if isinstance(base, Tensor) and base.kind is not Kind.UNKNOWN:
+            if base.kind in (Kind.CLASS_INDICES, Kind.FLOAT_CLASS_INDICES) and dtype.startswith(("float", "bfloat")):
+                return Tensor(Kind.FLOAT_CLASS_INDICES, self._origin(call, "float conversion"), dtype, base.shape)
+            return replace(base, dtype=dtype)
+        if base is not None and not isinstance(base, (Tensor, LayerList)):
+            return Tensor(dtype=dtype)
+        if dtype.startswith(("float", "bfloat")) and not _looks_soft(base_expr):
+            return Tensor(Kind.FLOAT_CLASS_INDICES, self._origin(call, "float conversion"), dtype)
+        return Tensor(dtype=dtype)
+
+    @staticmethod
+    def _integer_cast(tensor: Tensor | None, dtype: str) -> Tensor:
+        if tensor is not None and tensor.kind is Kind.ONE_HOT:
+            return replace(tensor, dtype=dtype)
+        return Tensor(Kind.CLASS_INDICES if dtype in ("int64", "uint8") else Kind.UNKNOWN, None, dtype)
+
+    def _dtype_keyword(self, call: cst.Call) -> str | None:
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value == "dtype":
+                return N.DTYPES.get(self._qualify(arg.value) or "")
+        return None
+
+    def _dtype_argument(self, call: cst.Call) -> str | None:
+        for arg in call.args:
+            if arg.keyword is None or arg.keyword.value == "dtype":
+                dtype = N.DTYPES.get(self._qualify(arg.value) or "")
+                if dtype:
+                    return dtype
+        return None
+
+    # ------------------------------------------------------------------ calls of the analysed source's own defs
+    def call_function(self, function: Function, args: list[tuple[str | None, Value]], frame: Frame) -> Value:
+        node = function.node
+        if node in self.call_stack or len(self.call_stack) >= _MAX_CALL_DEPTH:
+            return None
+        bound = _bind_arguments(node, args)
+        reporting = frame.reporting and not frame.inference and any(v is not None for v in bound.values())
+        key = (node, function.owner, tuple(sorted(bound.items(), key=lambda item: item[0])), reporting)
+        try:
+            if key in self.call_memo:
+                return self.call_memo[key]
+        except TypeError:
+            key = None  # an unhashable value: interpret without memoising
+        callee_frame = self._function_frame(node, function.owner, args=bound, reporting=reporting)
+        self.call_stack.append(node)
+        try:
+            self.exec_block(_body(node), callee_frame)
+        finally:
+            self.call_stack.pop()
+        result = _join_all(callee_frame.returns)
+        if key is not None:
+            self.call_memo[key] = result
+        return result
+
+    # ------------------------------------------------------------------ the loss call
+    def check_loss(
+        self, contract: LossContract, call: cst.Call, args: list[tuple[str | None, Value]], frame: Frame,
+        module_form: bool,
+    ) -> None:
+        if not frame.reporting or frame.inference or frame.env.get(_EVAL_MODE) is True:
+            return
+        inp = _argument(args, 0, (contract.input_keyword, "input"))
+        tgt = _argument(args, contract.target_position, (contract.target_keyword,)) if contract.target_position is not None else None
+        inp_t = inp if isinstance(inp, Tensor) else Tensor()
+        tgt_t = tgt if isinstance(tgt, Tensor) else Tensor()
+        observed = Observed(
+            input_kind=inp_t.kind, target_kind=tgt_t.kind,
+            input_dtype=inp_t.dtype, target_dtype=tgt_t.dtype,
+        )
+        loss_name = contract.module if module_form else contract.functional
+        for violation in judge(contract, observed):
+            rule = get_rule(violation.code)
+            if not rule.static or (self.enabled is not None and rule.code not in self.enabled):
+                continue
+            origin = (inp_t if violation.subject == "input" else tgt_t).origin
+            self.findings.append(self._finding(rule.code, rule.render(loss_name), call, origin))
+
+    def _finding(self, code: str, message: str, call: cst.Call, origin: Origin | None) -> Finding:
+        where = self.positions[call]
+        related: tuple[Location, ...] = ()
+        if origin is not None:
+            place = f"line {origin.line}" if origin.path == self.path else f"{origin.path}:{origin.line}"
+            message = f"{message} ({origin.what} at {place})"
+            related = (Location(origin.path, origin.line, origin.column),)
+        return Finding(code, self.path, where.start.line, where.start.column + 1,
+                       where.end.line, where.end.column + 1, message, related)
+
+    # ------------------------------------------------------------------ helpers
+    def _qualify(self, expr: cst.BaseExpression) -> str | None:
+        if not isinstance(expr, (cst.Name, cst.Attribute)):
+            return None
+        qualified = self.imports.qualify(expr)
+        return N.canonical(qualified) if qualified else None
+
+    def _origin(self, node: cst.CSTNode, what: str) -> Origin:
+        start = self.positions[node].start
+        return Origin(self.path, start.line, start.column + 1, what)
+
+
+# ---------------------------------------------------------------------- module-level helpers
+def _body(function: cst.FunctionDef) -> Sequence[cst.BaseStatement | cst.BaseSmallStatement]:
+    body = function.body
+    return body.body if isinstance(body, cst.IndentedBlock) else body.body
+
+
+def _parameter_names(function: cst.FunctionDef) -> list[str]:
+    params = function.params
+    ordered = [*params.posonly_params, *params.params]
+    names = [p.name.value for p in ordered]
+    if isinstance(params.star_arg, cst.Param):
+        names.append(params.star_arg.name.value)
+    names += [p.name.value for p in params.kwonly_params]
+    if params.star_kwarg is not None:
+        names.append(params.star_kwarg.name.value)
+    return names
+
+
+def _positional_parameter_names(function: cst.FunctionDef) -> list[str]:
+    params = function.params
+    return [p.name.value for p in (*params.posonly_params, *params.params)]
+
+
+def _is_static(function: cst.FunctionDef) -> bool:
+    return any(isinstance(d.decorator, cst.Name) and d.decorator.value == "staticmethod" for d in function.decorators)
+
+
+def _bind_arguments(function: cst.FunctionDef, args: list[tuple[str | None, Value]]) -> dict[str, Value]:
+    """Argument values by parameter name; a starred argument makes every later position unknown."""
+    positional = _positional_parameter_names(function)
+    bound: dict[str, Value] = {}
+    index = 0
+    for keyword, value in args:
+        if keyword == "*":
+            break
+        if keyword is None:
+            if index < len(positional):
+                bound[positional[index]] = value
+            index += 1
+        elif keyword in _parameter_names(function):
+            bound[keyword] = value
+    return bound
+
+
+def _argument(args: list[tuple[str | None, Value]], position: int | None, keywords: tuple[str, ...]) -> Value:
+    for keyword, value in args:
+        if keyword in keywords:
+            return value
+    positional = [value for keyword, value in args if keyword is None]
+    if any(keyword == "*" for keyword, _ in args):
+        return None
+    if position is not None and position < len(positional):
+        return positional[position]
+    return None
+
+
+def _join_all(values: list[Value]) -> Value:
+    if not values:
+        return None
+    result = values[0]
+    for value in values[1:]:
+        result = join(result, value)
+    return result
+
+
+def _training_test(test: cst.BaseExpression) -> bool | None:
+    """True for `self.training`, False for `not self.training` / `self.training is False`, else None."""
+    def is_training(node: cst.BaseExpression) -> bool:
+        return isinstance(node, cst.Attribute) and node.attr.value == "training"
+
+    if is_training(test):
+        return True
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not) and is_training(test.expression):
+        return False
+    if isinstance(test, cst.Comparison) and is_training(test.left) and len(test.comparisons) == 1:
+        comparison = test.comparisons[0]
+        if isinstance(comparison.comparator, cst.Name) and comparison.comparator.value in ("True", "False"):
+            positive = isinstance(comparison.operator, (cst.Is, cst.Equal))
+            return positive == (comparison.comparator.value == "True")
+    return None
+
+
+def _terminates(statements: Sequence[cst.BaseStatement]) -> bool:
+    if not statements:
+        return False
+    last = statements[-1]
+    return isinstance(last, cst.SimpleStatementLine) and any(isinstance(s, _TERMINATORS) for s in last.body)
+
+
+def _parallel_tuple(target: cst.BaseExpression, value: cst.BaseExpression) -> bool:
+    return (
+        isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, (cst.Tuple, cst.List))
+        and len(target.elements) == len(value.elements)
+        and not any(isinstance(e, cst.StarredElement) for e in (*target.elements, *value.elements))
+    )
+
+
+def _looks_soft(expr: cst.BaseExpression) -> bool:
+    """True when the cast expression's names suggest a soft target (teacher_probs.float(), soft_labels.float())."""
+    text = cst.Module(body=[]).code_for_node(expr).lower()
+    return any(word in text for word in _SOFT_TARGET_WORDS)
+
+
+def _child_expressions(node: cst.CSTNode) -> list[cst.BaseExpression]:
+    """The nearest expressions inside `node` (not inside nested expressions), to look for loss calls in them."""
+    found: list[cst.BaseExpression] = []
+    for child in node.children:
+        if isinstance(child, cst.BaseExpression):
+            found.append(child)
+        elif not isinstance(child, (cst.BaseSuite, cst.BaseStatement)):
+            found.extend(_child_expressions(child))
+    return found
+
+
+def _assigned_names(node: cst.CSTNode) -> set[str]:
+    """Every plain name bound anywhere inside `node` (assignments, loop and with targets, walrus, imports)."""
+    names: set[str] = set()
+
+    class Collector(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            names.add(name.value)
+
+    node.visit(Collector())
+    return names
+
+
+def _names_bound_once(body: Sequence[cst.BaseStatement]) -> frozenset[str]:
+    """Module-level names bound exactly once, outside loops: functions may read them as known globals."""
+    counts: dict[str, int] = {}
+    observer_counts = counts
+
+    def bump(name: str, times: int = 1) -> None:
+        observer_counts[name] = observer_counts.get(name, 0) + times
+
+    def targets(expr: cst.BaseExpression, times: int) -> None:
+        if isinstance(expr, cst.Name):
+            bump(expr.value, times)
+        elif isinstance(expr, (cst.Tuple, cst.List)):
+            for element in expr.elements:
+                targets(element.value, times)
+        elif isinstance(expr, cst.StarredElement):
+            targets(expr.value, times)
+
+    def walk(statements: Sequence[cst.CSTNode], times: int) -> None:
+        for stmt in statements:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.Assign):
+                        for target in small.targets:
+                            targets(target.target, times)
+                    elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+                        targets(small.target, 2)
+                    elif isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(small.names, cst.ImportStar):
+                        for alias in small.names:
+                            local = alias.asname.name if alias.asname else alias.name
+                            if isinstance(local, cst.Name):
+                                bump(local.value, times)
+            elif isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+                bump(stmt.name.value, times)
+            elif isinstance(stmt, (cst.For, cst.While)):
+                if isinstance(stmt, cst.For):
+                    targets(stmt.target, 2)
+                walk(stmt.body.body, 2)
+                if stmt.orelse:
+                    walk(stmt.orelse.body.body, 2)
+            elif isinstance(stmt, cst.If):
+                walk(stmt.body.body, times)
+                orelse = stmt.orelse
+                while orelse is not None:
+                    walk(orelse.body.body, times)
+                    orelse = orelse.orelse if isinstance(orelse, cst.If) else None
+            elif isinstance(stmt, (cst.With, cst.Try, cst.TryStar)):
+                walk(stmt.body.body, times)
+                for handler in getattr(stmt, "handlers", ()):
+                    walk(handler.body.body, times)
+            else:
+                for name in _assigned_names(stmt):
+                    bump(name, 2)
+
+    walk(body, 1)
+    return frozenset(name for name, count in counts.items() if count == 1)

@@ -1,0 +1,98 @@
+"""The PyTorch names the static observer recognises, as data: activations, layers, casts, one-hot builders.
+
+Qualified names are canonical (`torch.nn.Sigmoid`, `torch.nn.functional.softmax`); `canonical()` maps the
+internal module paths users sometimes import from (`torch.nn.modules.activation.Sigmoid`) onto them.
+"""
+
+from __future__ import annotations
+
+from lossguard.contracts import BY_FUNCTIONAL, BY_MODULE, Kind, LossContract
+
+P, D, L, N = Kind.PROBABILITIES, Kind.DISTRIBUTION, Kind.LOG_DISTRIBUTION, Kind.NONNEGATIVE
+
+# Functions whose result has a known kind, given the tensor they are applied to.
+ACTIVATION_FUNCTIONS: dict[str, Kind] = {
+    "torch.sigmoid": P, "torch.nn.functional.sigmoid": P, "torch.special.expit": P,
+    "torch.softmax": D, "torch.nn.functional.softmax": D, "torch.special.softmax": D,
+    "torch.log_softmax": L, "torch.nn.functional.log_softmax": L, "torch.special.log_softmax": L,
+    "torch.relu": N, "torch.nn.functional.relu": N, "torch.nn.functional.softplus": N, "torch.exp": N,
+}
+
+# Tensor methods with the same meaning: `logits.sigmoid()`.
+ACTIVATION_METHODS: dict[str, Kind] = {
+    "sigmoid": P, "softmax": D, "log_softmax": L, "relu": N, "exp": N,
+}
+
+# Layers that apply an activation: `nn.Sigmoid()` at the end of a Sequential or stored on self.
+ACTIVATION_LAYERS: dict[str, Kind] = {
+    "torch.nn.Sigmoid": P, "torch.nn.Softmax": D, "torch.nn.LogSoftmax": L,
+    "torch.nn.ReLU": N, "torch.nn.Softplus": N, "torch.nn.ReLU6": N,
+}
+
+# Layers whose output is an affine map with no activation: a head built from one of these returns logits.
+LINEAR_LAYERS = frozenset({"torch.nn.Linear", "torch.nn.LazyLinear", "torch.nn.Bilinear"})
+
+SEQUENTIAL = "torch.nn.Sequential"
+
+# Methods that move or reshape a tensor without changing what its values mean.
+PRESERVING_METHODS = frozenset({
+    "to", "cuda", "cpu", "contiguous", "clone", "detach", "view", "reshape", "view_as", "reshape_as",
+    "squeeze", "unsqueeze", "flatten", "permute", "transpose", "clamp", "clamp_", "clip", "type_as",
+    "float", "double", "half", "bfloat16",
+})
+PRESERVING_FUNCTIONS = frozenset({
+    "torch.squeeze", "torch.unsqueeze", "torch.flatten", "torch.reshape", "torch.clamp", "torch.clip",
+    "torch.transpose", "torch.permute",
+})
+
+# Casts to a floating dtype, by tensor method and by dtype name.
+FLOAT_CAST_METHODS = {"float": "float32", "double": "float64", "half": "float16", "bfloat16": "bfloat16"}
+INTEGER_CAST_METHODS = {"long": "int64", "int": "int32", "short": "int16", "byte": "uint8", "bool": "bool"}
+DTYPES = {
+    "torch.float": "float32", "torch.float32": "float32", "torch.float64": "float64", "torch.double": "float64",
+    "torch.float16": "float16", "torch.half": "float16", "torch.bfloat16": "bfloat16",
+    "torch.long": "int64", "torch.int64": "int64", "torch.int": "int32", "torch.int32": "int32",
+    "torch.int16": "int16", "torch.short": "int16", "torch.uint8": "uint8", "torch.bool": "bool",
+    "torch.FloatTensor": "float32", "torch.DoubleTensor": "float64", "torch.LongTensor": "int64",
+    "torch.cuda.FloatTensor": "float32", "torch.cuda.LongTensor": "int64",
+}
+# Constructors whose dtype is in the name: torch.FloatTensor(labels).
+TYPED_CONSTRUCTORS = {
+    "torch.FloatTensor": "float32", "torch.DoubleTensor": "float64", "torch.HalfTensor": "float16",
+    "torch.LongTensor": "int64", "torch.IntTensor": "int32",
+    "torch.cuda.FloatTensor": "float32", "torch.cuda.LongTensor": "int64",
+}
+# Constructors that take `dtype=`: torch.tensor(labels, dtype=torch.float32).
+DTYPE_CONSTRUCTORS = frozenset({"torch.tensor", "torch.as_tensor", "torch.asarray", "torch.from_numpy"})
+
+ONE_HOT_FUNCTIONS = frozenset({
+    "torch.nn.functional.one_hot", "keras.utils.to_categorical", "tensorflow.keras.utils.to_categorical",
+    "keras.utils.np_utils.to_categorical", "pandas.get_dummies",
+})
+EYE_FUNCTIONS = frozenset({"torch.eye", "numpy.eye", "numpy.identity"})
+
+# Context managers and decorators under which a loss call is evaluation, not training.
+NO_GRAD = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad"})
+INFERENCE_METHODS = frozenset({
+    "predict", "predict_proba", "predict_step", "inference", "validation_step", "test_step",
+    "on_validation_epoch_end", "on_test_epoch_end",
+})
+
+
+def canonical(qualified: str) -> str:
+    """Map internal torch module paths onto the public ones: torch.nn.modules.loss.BCELoss -> torch.nn.BCELoss."""
+    if qualified.startswith("torch.nn.modules."):
+        return "torch.nn." + qualified.rsplit(".", 1)[-1]
+    return qualified
+
+
+def loss_module(qualified: str) -> LossContract | None:
+    if qualified.startswith("torch.nn.") and qualified.count(".") == 2:
+        return BY_MODULE.get(qualified[len("torch.nn."):])
+    return None
+
+
+def loss_function(qualified: str) -> LossContract | None:
+    if qualified.startswith("torch.nn.functional."):
+        return BY_FUNCTIONAL.get(qualified[len("torch.nn.functional."):])
+    return None

@@ -1,0 +1,102 @@
+"""Abstract values: what the static observer knows about a Python value at one point of a program.
+
+`None` means unknown. Every value class is frozen and hashable, so environments can be compared and joined, and
+function summaries can be memoised by their argument values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Union
+
+from lossguard.contracts import Kind, LossContract
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from lossguard.static.classes import ClassInfo
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a kind was established (the activation call, the layer, the one-hot builder)."""
+
+    path: str
+    line: int
+    column: int
+    what: str  # "sigmoid", "Softmax layer", "one-hot encoding", ...
+
+
+@dataclass(frozen=True)
+class Tensor:
+    kind: Kind = Kind.UNKNOWN
+    origin: Origin | None = None
+    dtype: str | None = None
+    shape: tuple[int | None, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Module:
+    """A layer or model: calling it returns `returns` (unknown when None)."""
+
+    returns: Tensor | None
+
+
+@dataclass(frozen=True)
+class LayerList:
+    """A list of layers being assembled for `nn.Sequential(*layers)`; only its last element matters."""
+
+    last: "Value"
+
+
+@dataclass(frozen=True)
+class Loss:
+    """An instance of a loss module, e.g. `criterion = nn.BCEWithLogitsLoss()`."""
+
+    contract: LossContract
+
+
+@dataclass(frozen=True)
+class Instance:
+    """An instance of a class defined in the analysed source (a model, a LightningModule, a trainer)."""
+
+    cls: "ClassInfo"
+
+
+@dataclass(frozen=True)
+class ClassRef:
+    cls: "ClassInfo"
+
+
+@dataclass(frozen=True)
+class Function:
+    """A `def` of the analysed source, with the environment it closes over."""
+
+    node: "cst.FunctionDef"
+    owner: "ClassInfo | None" = None
+
+
+Value = Union[Tensor, Module, LayerList, Loss, Instance, ClassRef, Function, None]
+
+
+def join(a: Value, b: Value) -> Value:
+    """What is known after two paths meet: equal values stay; tensors of the same kind keep the first origin."""
+    if a == b:
+        return a
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        if a.kind is b.kind and a.kind is not Kind.UNKNOWN:
+            return Tensor(a.kind, a.origin, a.dtype if a.dtype == b.dtype else None,
+                          a.shape if a.shape == b.shape else None)
+        if a.dtype is not None and a.dtype == b.dtype:
+            return Tensor(dtype=a.dtype)
+    if isinstance(a, Module) and isinstance(b, Module):
+        return Module(join(a.returns, b.returns))  # type: ignore[arg-type]
+    return None
+
+
+def join_envs(a: dict[str, Value], b: dict[str, Value]) -> dict[str, Value]:
+    return {name: join(a.get(name), b.get(name)) for name in a.keys() | b.keys()}
+
+
+def with_kind(tensor: Tensor, kind: Kind) -> Tensor:
+    return replace(tensor, kind=kind)
