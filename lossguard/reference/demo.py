@@ -77,12 +77,11 @@ def format_messages(outcomes: Sequence[Outcome]) -> str:
 
 
 def _runtime_summary(outcome: Outcome) -> str:
-    from lossguard.rules import get_rule
-
-    if outcome.expected_code not in outcome.runtime_codes:
-        return "(nothing reported)"
-    rule = get_rule(outcome.expected_code)
-    return f"{rule.code} {rule.title}. Fix: {rule.fix}"
+    """The runtime guard's own finding for the twin's pitfall, as its policy `warn` would print it."""
+    for finding in outcome.runtime_findings:
+        if finding.code == outcome.expected_code:
+            return f"{finding.code} {finding.message}. Fix: {finding.hint}"
+    return "(nothing reported)"
 
 
 def _one_line(text: str) -> str:

@@ -10,12 +10,14 @@ can be shown side by side.
 from __future__ import annotations
 
 import contextlib
+import logging
 import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
+from lossguard.findings import Finding
 from lossguard.reference import floors, models, twins
 from lossguard.reference.data import Dataset, make_data
 from lossguard.reference.training import History, fit_reference, seeded
@@ -33,6 +35,7 @@ class Outcome:
     history: History | None
     floor: float | None
     runtime_codes: list[str] = field(default_factory=list)
+    runtime_findings: list[Finding] = field(default_factory=list)
     static_codes: list[str] = field(default_factory=list)
     torch_error: str | None = None
     torch_warning: str | None = None
@@ -76,6 +79,7 @@ def _guarded(outcome: Outcome) -> Iterator[None]:
         caught = stack.enter_context(warnings.catch_warnings(record=True))
         warnings.simplefilter("always")
         if guard is not None:
+            stack.enter_context(_quiet_lossguard_logger())
             recorder = stack.enter_context(guard)
         try:
             yield
@@ -84,9 +88,24 @@ def _guarded(outcome: Outcome) -> Iterator[None]:
     if recorder is None:
         outcome.runtime_codes = ["n/a"]
     else:
+        outcome.runtime_findings = list(recorder.findings)
         outcome.runtime_codes = sorted({finding.code for finding in recorder.findings})
     torch_warnings = [str(w.message) for w in caught if not _is_lossguard_warning(w.category)]
     outcome.torch_warning = torch_warnings[0] if torch_warnings else None
+
+
+@contextlib.contextmanager
+def _quiet_lossguard_logger() -> Iterator[None]:
+    """Policy `log` logs each finding; the demo prints its own table, so keep those records off stderr."""
+    logger = logging.getLogger("lossguard")
+    handler, propagate = logging.NullHandler(), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
 
 
 def _lossguard_refusal(twin: twins.Twin, data: Dataset, seed: int) -> str | None:
