@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lossguard.findings import Finding, Location
+from lossguard.findings import Finding
 
 
 def location_text(path: str, line: int, column: int, cell: int | None) -> str:
@@ -11,21 +11,13 @@ def location_text(path: str, line: int, column: int, cell: int | None) -> str:
     return f"{path}:{where}{line}:{column}"
 
 
-def _related_text(finding: Finding, location: Location) -> str:
-    if location.path == finding.path:
-        where = f"cell {location.cell}, " if location.cell is not None else ""
-        return f"{where}line {location.line}"
-    return location_text(location.path, location.line, location.column, location.cell)
-
-
 def render_text(findings: list[Finding], *, quiet: bool = False, files_checked: int = 0) -> str:
     lines: list[str] = []
     for finding in findings:
         head = location_text(finding.path, finding.line, finding.column, finding.cell)
         lines.append(f"{head}: {finding.code} [{finding.name}] {finding.message}")
         if not quiet:
-            see = "; see " + ", ".join(_related_text(finding, loc) for loc in finding.related) if finding.related else ""
-            lines.append(f"  hint: {finding.hint}{see}")
+            lines.append(f"  hint: {finding.hint}")
     if not quiet:
         files = len({f.path for f in findings})
         if findings:

@@ -7,6 +7,7 @@ one error line.
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -38,13 +39,24 @@ def check_source(source: str, path: str = "<string>", enabled: frozenset[str] | 
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as error:
-        message = str(error.message).splitlines()[0] if error.message else "invalid syntax"
-        raise SourceError(f"cannot parse: {message}", error.raw_line, error.raw_column + 1) from None
+        raise _syntax_error(source, error) from None
     except (RecursionError, ValueError) as error:
         raise SourceError(f"cannot parse: {error}") from None
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     positions = wrapper.resolve(PositionProvider)
     return sort_findings(ModuleObserver(module, path, positions, enabled).run())
+
+
+def _syntax_error(source: str, error: cst.ParserSyntaxError) -> SourceError:
+    """Python's own location and wording when it agrees the source is invalid (libcst's are less exact)."""
+    try:
+        ast.parse(source)
+    except SyntaxError as python_error:
+        return SourceError(f"cannot parse: {python_error.msg}", python_error.lineno or 1, python_error.offset or 1)
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    message = str(error.message).splitlines()[0] if error.message else "invalid syntax"
+    return SourceError(f"cannot parse: {message}", error.raw_line, error.raw_column + 1)
 
 
 def check_file(path: str, enabled: frozenset[str] | None = None) -> list[Finding]:

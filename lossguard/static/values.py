@@ -90,7 +90,10 @@ def join(a: Value, b: Value) -> Value:
         if a.dtype is not None and a.dtype == b.dtype:
             return Tensor(dtype=a.dtype)
     if isinstance(a, Module) and isinstance(b, Module):
-        return Module(join(a.returns, b.returns))  # type: ignore[arg-type]
+        returns = join(a.returns, b.returns)
+        return Module(returns if isinstance(returns, Tensor) else None)
+    if isinstance(a, LayerList) and isinstance(b, LayerList):
+        return LayerList(join(a.last, b.last))
     return None
 
 

@@ -1,0 +1,560 @@
+"""Real code shapes for the static observer: each positive case has a correct twin that must stay silent.
+
+A line ending in `# LGnnn` is where that finding is expected; a case with no marker must produce nothing.
+"""
+
+from __future__ import annotations
+
+HEADER = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n"
+
+CASES: dict[str, str] = {}
+
+
+def case(name: str, body: str, header: str = HEADER) -> None:
+    assert name not in CASES, name
+    CASES[name] = header + body.strip("\n") + "\n"
+
+
+# ---------------------------------------------------------------- activation at the end of nn.Sequential
+case("sequential-inline-sigmoid-bcewl", """
+model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1), nn.Sigmoid())
+criterion = nn.BCEWithLogitsLoss()
+for x, y in loader:
+    optimizer.zero_grad()
+    loss = criterion(model(x), y)  # LG101
+    loss.backward()
+""")
+case("sequential-inline-no-sigmoid-bcewl", """
+model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
+criterion = nn.BCEWithLogitsLoss()
+for x, y in loader:
+    loss = criterion(model(x), y)
+    loss.backward()
+""")
+case("sequential-sigmoid-gate-in-middle", """
+model = nn.Sequential(nn.Linear(4, 8), nn.Sigmoid(), nn.Linear(8, 1))
+loss = nn.BCEWithLogitsLoss()(model(x), y)
+""")
+case("sequential-from-function", """
+def build_model(hidden):
+    return nn.Sequential(nn.Linear(10, hidden), nn.ReLU(), nn.Linear(hidden, 3), nn.Softmax(dim=1))
+
+model = build_model(32)
+criterion = nn.CrossEntropyLoss()
+out = model(x)
+loss = criterion(out, y)  # LG102
+""")
+case("sequential-from-function-twin", """
+def build_model(hidden):
+    return nn.Sequential(nn.Linear(10, hidden), nn.ReLU(), nn.Linear(hidden, 3))
+
+model = build_model(32)
+criterion = nn.CrossEntropyLoss()
+out = model(x)
+loss = criterion(out, y)
+""")
+case("sequential-from-list-append", """
+layers = [nn.Linear(10, 64), nn.ReLU()]
+for _ in range(3):
+    layers.append(nn.Linear(64, 64))
+    layers.append(nn.ReLU())
+layers.append(nn.Linear(64, 1))
+layers.append(nn.Sigmoid())
+model = nn.Sequential(*layers)
+loss = nn.BCEWithLogitsLoss()(model(x), y)  # LG101
+""")
+case("sequential-from-list-append-twin", """
+layers = [nn.Linear(10, 64), nn.ReLU()]
+for _ in range(3):
+    layers.append(nn.Linear(64, 64))
+    layers.append(nn.ReLU())
+layers.append(nn.Linear(64, 1))
+model = nn.Sequential(*layers)
+loss = nn.BCEWithLogitsLoss()(model(x), y)
+""")
+case("sequential-list-conditionally-extended", """
+layers = [nn.Linear(10, 1)]
+if use_probabilities:
+    layers.append(nn.Sigmoid())
+model = nn.Sequential(*layers)
+loss = nn.BCEWithLogitsLoss()(model(x), y)
+""")
+case("sequential-ordered-dict", """
+from collections import OrderedDict
+
+model = nn.Sequential(OrderedDict([("fc", nn.Linear(10, 5)), ("softmax", nn.Softmax(dim=-1))]))
+loss = F.cross_entropy(model(x), y)  # LG102
+""")
+case("sequential-nested-head", """
+head = nn.Sequential(nn.Linear(64, 1), nn.Sigmoid())
+model = nn.Sequential(nn.Linear(10, 64), nn.ReLU(), head)
+loss = nn.BCEWithLogitsLoss()(model(x), y)  # LG101
+""")
+
+# ---------------------------------------------------------------- classes: layer on self, applied in forward
+case("class-self-sigmoid-last", """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(10, 32)
+        self.fc2 = nn.Linear(32, 1)
+        self.sigmoid = nn.Sigmoid()
+
+    def forward(self, x):
+        x = torch.relu(self.fc1(x))
+        return self.sigmoid(self.fc2(x))
+
+
+net = Net()
+criterion = nn.BCEWithLogitsLoss()
+for epoch in range(10):
+    for xb, yb in loader:
+        pred = net(xb)
+        loss = criterion(pred, yb)  # LG101
+        loss.backward()
+""")
+case("class-self-sigmoid-gate", """
+class GatedNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gate = nn.Linear(10, 10)
+        self.act = nn.Sigmoid()
+        self.out = nn.Linear(10, 1)
+
+    def forward(self, x):
+        x = x * self.act(self.gate(x))
+        return self.out(x)
+
+
+net = GatedNet()
+loss = nn.BCEWithLogitsLoss()(net(x), y)
+""")
+case("class-forward-torch-softmax", """
+class Classifier(nn.Module):
+    def __init__(self, n_classes):
+        super().__init__()
+        self.backbone = nn.Sequential(nn.Linear(100, 64), nn.ReLU())
+        self.head = nn.Linear(64, n_classes)
+
+    def forward(self, x):
+        features = self.backbone(x)
+        logits = self.head(features)
+        probs = F.softmax(logits, dim=1)
+        return probs
+
+
+model = Classifier(10)
+loss_fn = nn.CrossEntropyLoss()
+loss = loss_fn(model(x), y)  # LG102
+""")
+case("class-training-flag", """
+class Classifier(nn.Module):
+    def __init__(self, n_classes):
+        super().__init__()
+        self.head = nn.Linear(64, n_classes)
+
+    def forward(self, x):
+        logits = self.head(x)
+        if not self.training:
+            return F.softmax(logits, dim=1)
+        return logits
+
+
+model = Classifier(10)
+loss = nn.CrossEntropyLoss()(model(x), y)
+""")
+case("class-training-flag-positive-branch", """
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.head = nn.Linear(64, 1)
+
+    def forward(self, x):
+        out = self.head(x)
+        if self.training:
+            return out
+        return torch.sigmoid(out)
+
+
+model = Classifier()
+loss = nn.BCEWithLogitsLoss()(model(x), y)
+""")
+case("class-predict-method", """
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(10, 1)
+        self.criterion = nn.BCEWithLogitsLoss()
+
+    def forward(self, x):
+        return self.fc(x)
+
+    def predict(self, x):
+        return torch.sigmoid(self.forward(x))
+
+    def training_step(self, x, y):
+        return self.criterion(self(x), y)
+""")
+case("class-inherits-forward", """
+class Base(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(10, 5)
+        self.out = nn.LogSoftmax(dim=1)
+
+    def forward(self, x):
+        return self.out(self.fc(x))
+
+
+class Child(Base):
+    pass
+
+
+model = Child()
+loss = F.cross_entropy(model(x), y)  # LG103
+""")
+case("class-log-softmax-nll-is-fine", """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(784, 10)
+
+    def forward(self, x):
+        return F.log_softmax(self.fc(x), dim=1)
+
+
+model = Net()
+for data, target in train_loader:
+    output = model(data)
+    loss = F.nll_loss(output, target)
+    loss.backward()
+""")
+case("class-returns-tuple", """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(10, 5)
+
+    def forward(self, x):
+        logits = self.fc(x)
+        return logits, F.softmax(logits, dim=1)
+
+
+model = Net()
+logits, probs = model(x)
+loss = F.cross_entropy(logits, y)
+""")
+
+# ---------------------------------------------------------------- Lightning-style training_step
+case("lightning-training-step", """
+import pytorch_lightning as pl
+
+
+class LitModel(pl.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.model = nn.Sequential(nn.Linear(28 * 28, 128), nn.ReLU(), nn.Linear(128, 10), nn.Softmax(dim=1))
+        self.loss_fn = nn.CrossEntropyLoss()
+
+    def forward(self, x):
+        return self.model(x)
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        logits = self(x)
+        loss = self.loss_fn(logits, y)  # LG102
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        return self.loss_fn(self(x), y)
+""")
+case("lightning-training-step-twin", """
+import pytorch_lightning as pl
+
+
+class LitModel(pl.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.model = nn.Sequential(nn.Linear(28 * 28, 128), nn.ReLU(), nn.Linear(128, 10))
+        self.loss_fn = nn.CrossEntropyLoss()
+
+    def forward(self, x):
+        return self.model(x)
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        logits = self(x)
+        loss = self.loss_fn(logits, y)
+        preds = torch.softmax(logits, dim=1).argmax(dim=1)
+        return loss
+""")
+
+# ---------------------------------------------------------------- activations in the training loop
+case("loop-reassignment", """
+for x, y in loader:
+    out = model(x)
+    out = torch.sigmoid(out)
+    loss = criterion_fn(out, y)
+    loss = F.binary_cross_entropy_with_logits(out, y)  # LG101
+""")
+case("loop-reassignment-twin", """
+for x, y in loader:
+    out = model(x)
+    loss = F.binary_cross_entropy_with_logits(out, y)
+    out = torch.sigmoid(out)
+    accuracy = ((out > 0.5) == y).float().mean()
+""")
+case("tensor-method-softmax", """
+logits = model(x)
+loss = F.cross_entropy(logits.softmax(-1), y)  # LG102
+""")
+case("tensor-method-log-softmax-into-nll", """
+logits = model(x)
+loss = F.nll_loss(logits.log_softmax(-1), y)
+""")
+case("f-sigmoid-then-bce", """
+out = model(x)
+loss = F.binary_cross_entropy(F.sigmoid(out), y)
+""")
+case("softmax-into-nll", """
+out = model(x)
+probs = torch.softmax(out, dim=1)
+loss = nn.NLLLoss()(probs, y)  # LG104
+""")
+case("softmax-through-view-and-to", """
+out = model(x)
+probs = torch.softmax(out, dim=-1).view(-1, n_classes).to(device)
+loss = F.cross_entropy(probs, y.view(-1))  # LG102
+""")
+case("sigmoid-then-arithmetic", """
+out = torch.sigmoid(model(x)) * 2 - 1
+loss = F.binary_cross_entropy_with_logits(out, y)
+""")
+case("sigmoid-for-metrics-only", """
+criterion = nn.BCEWithLogitsLoss()
+for x, y in loader:
+    logits = model(x)
+    loss = criterion(logits, y)
+    loss.backward()
+    probs = torch.sigmoid(logits)
+    correct += ((probs > 0.5).float() == y).sum()
+""")
+case("no-grad-validation", """
+criterion = nn.BCEWithLogitsLoss()
+model.eval()
+with torch.no_grad():
+    for x, y in val_loader:
+        out = torch.sigmoid(model(x))
+        val_loss = criterion(out, y)
+""")
+case("inference-mode-block", """
+with torch.inference_mode():
+    probs = F.softmax(model(x), dim=1)
+    loss = F.cross_entropy(probs, y)
+""")
+case("no-grad-decorator", """
+@torch.no_grad()
+def evaluate(model, loader):
+    for x, y in loader:
+        probs = torch.softmax(model(x), dim=1)
+        total += F.cross_entropy(probs, y).item()
+""")
+case("branches-disagree", """
+out = model(x)
+if apply_sigmoid:
+    out = torch.sigmoid(out)
+loss = F.binary_cross_entropy_with_logits(out, y)
+""")
+case("branches-agree", """
+out = model(x)
+if flag:
+    out = torch.sigmoid(out)
+else:
+    out = torch.sigmoid(out * 2)
+loss = F.binary_cross_entropy_with_logits(out, y)  # LG101
+""")
+case("names-reused-in-other-function", """
+def predict(model, x):
+    out = torch.sigmoid(model(x))
+    return out
+
+
+def train_step(model, x, y):
+    out = model(x)
+    return F.binary_cross_entropy_with_logits(out, y)
+""")
+case("loss-in-expression", """
+out = F.softmax(model(x), dim=1)
+loss = F.cross_entropy(out, y) + 0.01 * sum(p.pow(2).sum() for p in model.parameters())  # LG102
+""")
+
+# ---------------------------------------------------------------- loss bindings and import aliases
+case("alias-tnn", """
+import torch.nn as tnn
+
+model = tnn.Sequential(tnn.Linear(3, 1), tnn.Sigmoid())
+crit = tnn.BCEWithLogitsLoss(pos_weight=torch.tensor([3.0]))
+loss = crit(model(x), y)  # LG101
+""", header="import torch\n")
+case("alias-from-import-as", """
+from torch.nn import BCEWithLogitsLoss as BCE
+from torch.nn import Sigmoid, Linear, Sequential
+
+model = Sequential(Linear(3, 1), Sigmoid())
+loss = BCE()(model(x), y)  # LG101
+""", header="import torch\n")
+case("alias-from-torch-nn-import-functional", """
+from torch.nn import functional
+
+probs = functional.softmax(model(x), dim=1)
+loss = functional.cross_entropy(probs, y)  # LG102
+""", header="import torch\n")
+case("alias-internal-module-path", """
+from torch.nn.modules.loss import CrossEntropyLoss
+from torch.nn.modules.activation import LogSoftmax
+
+head = LogSoftmax(dim=1)
+loss = CrossEntropyLoss()(head(model(x)), y)  # LG103
+""", header="import torch\n")
+case("loss-on-self-attr", """
+class Trainer:
+    def __init__(self, model):
+        self.model = model
+        self.criterion = nn.CrossEntropyLoss(label_smoothing=0.1)
+
+    def step(self, x, y):
+        probs = F.softmax(self.model(x), dim=-1)
+        return self.criterion(probs, y)  # LG102
+""")
+case("loss-forward-method", """
+criterion = nn.CrossEntropyLoss()
+loss = criterion.forward(F.log_softmax(model(x), dim=1), y)  # LG103
+""")
+case("loss-passed-to-function", """
+def train_loop(dataloader, model, loss_fn, optimizer):
+    for X, y in dataloader:
+        pred = model(X)
+        loss = loss_fn(pred, y)  # LG102
+        loss.backward()
+
+
+model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10), nn.Softmax(dim=1))
+loss_fn = nn.CrossEntropyLoss()
+train_loop(train_dataloader, model, loss_fn, optimizer)
+""")
+case("loss-passed-to-function-twin", """
+def train_loop(dataloader, model, loss_fn, optimizer):
+    for X, y in dataloader:
+        pred = model(X)
+        loss = loss_fn(pred, y)
+        loss.backward()
+
+
+model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+loss_fn = nn.CrossEntropyLoss()
+train_loop(train_dataloader, model, loss_fn, optimizer)
+""")
+case("global-model-read-in-function", """
+model = nn.Sequential(nn.Linear(10, 1), nn.Sigmoid())
+criterion = nn.BCEWithLogitsLoss()
+
+
+def train():
+    for x, y in loader:
+        loss = criterion(model(x), y)  # LG101
+        loss.backward()
+""")
+case("global-rebound-is-unknown", """
+model = nn.Sequential(nn.Linear(10, 1), nn.Sigmoid())
+model = nn.Sequential(nn.Linear(10, 1))
+criterion = nn.BCEWithLogitsLoss()
+
+
+def train():
+    for x, y in loader:
+        loss = criterion(model(x), y)
+""")
+case("sigmoid-with-bce-is-fine", """
+model = nn.Sequential(nn.Linear(10, 1), nn.Sigmoid())
+loss = nn.BCELoss()(model(x), y.float())
+""")
+case("logits-into-bce-class", """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(10, 1)
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+criterion = nn.BCELoss()
+loss = criterion(Net()(x), y)  # LG106
+""")
+case("unknown-model-into-bce", """
+loss = nn.BCELoss()(model(x), y)
+""")
+case("eval-mode-after-training", """
+criterion = nn.CrossEntropyLoss()
+model.eval()
+probs = torch.softmax(model(x), dim=1)
+test_loss = criterion(probs, y)
+""")
+
+# ---------------------------------------------------------------- targets
+case("one-hot-target", """
+y_onehot = F.one_hot(y, num_classes=10)
+loss = F.cross_entropy(model(x), y_onehot.float())  # LG201
+""")
+case("one-hot-into-nll", """
+target = torch.nn.functional.one_hot(labels, 10).to(device)
+loss = F.nll_loss(F.log_softmax(model(x), dim=1), target)  # LG201
+""")
+case("one-hot-torch-eye", """
+targets = torch.eye(num_classes)[labels]
+loss = nn.CrossEntropyLoss()(model(images), targets)  # LG201
+""")
+case("one-hot-smoothed-is-soft", """
+target = F.one_hot(y, 10).float()
+target = target * (1 - eps) + eps / 10
+loss = F.cross_entropy(model(x), target)
+""")
+case("one-hot-mixup-is-soft", """
+y1 = F.one_hot(y, 10).float()
+y2 = y1[perm]
+mixed = lam * y1 + (1 - lam) * y2
+loss = F.cross_entropy(model(x_mix), mixed)
+""")
+case("one-hot-argmax-back", """
+y = F.one_hot(labels, 10)
+loss = F.cross_entropy(model(x), y.argmax(dim=1))
+""")
+case("float-target-method", """
+criterion = nn.CrossEntropyLoss()
+for inputs, labels in loader:
+    outputs = model(inputs)
+    loss = criterion(outputs, labels.float())  # LG202
+""")
+case("float-target-constructor", """
+labels = torch.FloatTensor(label_list)
+loss = F.cross_entropy(model(x), labels)  # LG202
+""")
+case("float-target-to-dtype", """
+target = target.to(device, dtype=torch.float32)
+loss = F.nll_loss(F.log_softmax(model(x), 1), target)  # LG202
+""")
+case("float-target-long-again", """
+labels = torch.FloatTensor(label_list)
+loss = F.cross_entropy(model(x), labels.long())
+""")
+case("float-target-soft-names", """
+teacher_probs = F.softmax(teacher(x) / T, dim=1)
+loss = F.cross_entropy(student(x), teacher_probs.float())
+""")
+case("float-target-soft-labels-name", """
+loss = F.cross_entropy(model(x), soft_labels.float())
+""")
+case("float-target-for-bce-is-fine", """
+loss = F.binary_cross_entropy_with_logits(model(x), y.float())
+""")
