@@ -30,6 +30,8 @@ class Observed:
     target_shape: Shape | None = None
     input_requires_grad: bool | None = None
     grad_enabled: bool | None = None
+    # (min, max) of the class-index target values other than `ignore_index`; only a runtime observer sees them.
+    class_index_range: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,17 @@ def _class_index_rules(contract: LossContract, seen: Observed) -> list[Violation
     if target_is_integer and seen.target_dtype not in _CLASS_INDEX_DTYPES and seen.target_dtype != "bool":
         if not any(v.code in ("LG201", "LG202") for v in out):
             out.append(Violation("LG202", "target"))
+    if _index_out_of_range(inp, seen.class_index_range):
+        out.append(Violation("LG204", "target"))
     return out
+
+
+def _index_out_of_range(inp: Shape | None, index_range: tuple[int, int] | None) -> bool:
+    """Some class index is negative or >= C, where C is the input's class dim (dim 1, or dim 0 unbatched)."""
+    if inp is None or index_range is None or not inp:
+        return False
+    classes = inp[1] if len(inp) >= 2 else inp[0]
+    return classes is not None and (index_range[0] < 0 or index_range[1] >= classes)
 
 
 def _class_dim_last(inp: Shape, tgt: Shape) -> bool:

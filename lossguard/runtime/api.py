@@ -1,0 +1,122 @@
+"""The runtime guard's public API: install, uninstall, guard, findings, and the warning and error it reports.
+
+Installations nest: each `install()` pushes a recorder (its policy and settings win while it is innermost, and it
+collects what is seen while it is active); the torch functions are patched by the first and restored by the last.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator
+
+from lossguard.findings import Finding
+from lossguard.rules import select_codes
+from lossguard.runtime import monitor as _monitor_module
+from lossguard.runtime import wrap
+from lossguard.runtime.monitor import ALL_FINDINGS, Monitor, Recorder, Settings
+from lossguard.runtime.report import LossGuardError, LossGuardWarning
+
+__all__ = ["Guard", "LossGuardError", "LossGuardWarning", "findings", "guard", "install", "uninstall"]
+
+_lock = threading.RLock()
+_monitor: Monitor | None = None
+_handles: list[Guard] = []
+
+
+class Guard:
+    """The handle returned by `install()`: `.uninstall()` undoes that installation; also a context manager."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self._recorder = recorder
+        self.active = True
+
+    @property
+    def policy(self) -> str:
+        return self._recorder.settings.policy
+
+    @property
+    def findings(self) -> list[Finding]:
+        """The findings seen while this installation was active, in the order they were first seen."""
+        return list(self._recorder.findings)
+
+    def uninstall(self) -> None:
+        """Remove this installation (idempotent); the last one to go restores the original torch functions."""
+        global _monitor
+        with _lock:
+            if not self.active:
+                return
+            self.active = False
+            _handles.remove(self)
+            if _monitor is not None:
+                _monitor.set_recorders([handle._recorder for handle in _handles])
+            if not _handles:
+                _monitor_module.set_monitor(None)
+                wrap.unpatch()
+                _monitor = None
+
+    def __enter__(self) -> Guard:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.uninstall()
+
+    def __repr__(self) -> str:
+        state = "active" if self.active else "uninstalled"
+        return f"<lossguard.Guard policy={self.policy!r} {state}, {len(self._recorder.findings)} findings>"
+
+
+def install(
+    policy: str = "warn",
+    *,
+    value_checks: bool = True,
+    first_calls: int = 8,
+    sample_every: int = 200,
+    select: Iterable[str] | None = None,
+    ignore: Iterable[str] | None = None,
+) -> Guard:
+    """Check every loss call from now on, until the returned handle (or `uninstall()`) removes the guard.
+
+    policy: `warn` (a LossGuardWarning at the user's line, once per call site and rule), `raise` (a
+    LossGuardError before the loss runs) or `log` (the `lossguard` logger). value_checks: run the sampled
+    value checks (the first `first_calls` calls of each call site, then one in `sample_every`; 0 means never
+    again); shape, dtype and producer checks run on every call regardless. select/ignore: rule codes or
+    prefixes, as on the command line.
+    """
+    global _monitor
+    codes = None
+    if select is not None or ignore is not None:
+        codes = select_codes(list(select or []), list(ignore or []))
+    settings = Settings(policy=policy, value_checks=value_checks, first_calls=first_calls,
+                        sample_every=sample_every, select=codes)
+    with _lock:
+        if _monitor is None:
+            _monitor = Monitor()
+        handle = Guard(Recorder(settings))
+        _handles.append(handle)
+        _monitor.set_recorders([h._recorder for h in _handles])
+        _monitor_module.set_monitor(_monitor)
+        wrap.patch(_monitor_module.check)
+    return handle
+
+
+def uninstall() -> None:
+    """Remove every active installation and restore the original torch functions."""
+    with _lock:
+        for handle in reversed(list(_handles)):
+            handle.uninstall()
+
+
+@contextmanager
+def guard(policy: str = "warn", **settings: Any) -> Iterator[Guard]:
+    """`with lossguard.guard() as g:` checks the loss calls inside the block; `g.findings` lists what it saw."""
+    handle = install(policy, **settings)
+    try:
+        yield handle
+    finally:
+        handle.uninstall()
+
+
+def findings() -> list[Finding]:
+    """Every finding the runtime guard has recorded in this process, each (location, code) once."""
+    return list(ALL_FINDINGS)

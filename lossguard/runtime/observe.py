@@ -1,0 +1,234 @@
+"""The runtime observer: what the real tensors passed to a loss show, as the judge's `Observed` facts.
+
+Two sources of evidence, both chosen so that a genuine model output is never mistaken for a pitfall:
+
+- the producer of the input, read from `grad_fn` (walking back through views, reshapes, copies and dtype casts):
+  a `SigmoidBackward0` is proof of probabilities, whatever the values are;
+- value properties, computed only when the caller asks (sampled calls). They need strong evidence: a softmax is
+  recognised by non-negative rows summing to 1 within a dtype-aware tolerance, never by "values are small", and
+  elementwise [0, 1] only counts for an input with no `grad_fn` and many elements. All statistics of one call are
+  stacked and read back with a single `.tolist()`: at most one host synchronisation per value check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from lossguard.contracts import CLASS_INDEX_TASKS, Kind, LossContract, Task
+
+_VIEW, _ZERO_GRAD = "view", "zero-grad"
+
+# Nodes that keep the values of their (single) input, or a subset of them: the kind flows through.
+_PASS_THROUGH = (
+    "View", "UnsafeView", "ReshapeAlias", "Reshape", "Squeeze", "Unsqueeze", "Permute", "Transpose", "T",
+    "Clone", "ToCopy", "Select", "Slice", "Index", "Expand", "Alias", "AsStrided", "Contiguous",
+    "Unbind", "Split", "SplitWithSizes", "Narrow",
+)
+_PRODUCERS: dict[str, Any] = {
+    "Sigmoid": Kind.PROBABILITIES,
+    "Softmax": Kind.DISTRIBUTION,
+    "LogSoftmax": Kind.LOG_DISTRIBUTION,
+    "Relu": Kind.NONNEGATIVE,
+    "Softplus": Kind.NONNEGATIVE,
+    # Their gradient is zero everywhere: a loss on their output trains nothing.
+    "Round": _ZERO_GRAD, "Sign": _ZERO_GRAD, "Floor": _ZERO_GRAD, "Ceil": _ZERO_GRAD, "Trunc": _ZERO_GRAD,
+    **{name: _VIEW for name in _PASS_THROUGH},
+}
+_MAX_WALK = 16
+_UNSEEN = object()
+_node_actions: dict[type, Any] = {}  # grad_fn class -> Kind, _VIEW, _ZERO_GRAD or None; filled lazily
+
+_DTYPE_NAMES: dict[torch.dtype, str] = {}
+_INTEGER_DTYPES = frozenset({torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8, torch.bool})
+
+# How far from 1 a row sum may be and still count as "sums to 1", by input dtype. bfloat16 keeps 8 bits of
+# mantissa, so a bfloat16 softmax row sums to 1 only within ~1e-2.
+_TOLERANCE = {torch.float64: 1e-6, torch.float32: 1e-4, torch.float16: 1e-2, torch.bfloat16: 2e-2}
+_MIN_ELEMENTS_FOR_RANGE = 32  # "every value in [0, 1]" means little on a handful of small logits
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    name = _DTYPE_NAMES.get(dtype)
+    if name is None:
+        name = _DTYPE_NAMES[dtype] = str(dtype).rsplit(".", 1)[-1]
+    return name
+
+
+def _action(node: Any) -> Any:
+    cls = type(node)
+    try:
+        return _node_actions[cls]
+    except KeyError:
+        base = cls.__name__.rstrip("0123456789")
+        base = base[: -len("Backward")] if base.endswith("Backward") else base
+        action = _node_actions[cls] = _PRODUCERS.get(base)
+        return action
+
+
+def producer(tensor: torch.Tensor) -> tuple[Any, str | None]:
+    """The kind proven by the op that produced `tensor` (`Kind`, `"zero-grad"` or None) and that node's name."""
+    node = tensor.grad_fn
+    for _ in range(_MAX_WALK):
+        if node is None:
+            return None, None
+        action = _node_actions.get(node.__class__, _UNSEEN)
+        if action is _UNSEEN:
+            action = _action(node)
+        if action is None:
+            return None, None
+        if action != _VIEW:
+            return action, type(node).__name__ if action is not None else None
+        inputs = node.next_functions
+        if not inputs:
+            return None, None
+        node = inputs[0][0]
+    return None, None
+
+
+def arguments(contract: LossContract, args: tuple, kwargs: dict) -> tuple[Any, Any]:
+    """The input and the target of one call, as passed (positional or keyword); None where absent."""
+    inp = args[0] if args else kwargs.get(contract.input_keyword)
+    position = contract.target_position
+    if position is None:
+        return inp, None
+    tgt = args[position] if len(args) > position else kwargs.get(contract.target_keyword)
+    return inp, tgt
+
+
+def ignore_index(args: tuple, kwargs: dict) -> int:
+    """`ignore_index` of cross_entropy / nll_loss (5th positional parameter in both)."""
+    if "ignore_index" in kwargs:
+        return int(kwargs["ignore_index"])
+    return int(args[4]) if len(args) > 4 and isinstance(args[4], int) else -100
+
+
+@dataclass(frozen=True)
+class ValueFacts:
+    """What one sampled value check found; every field may stay unknown."""
+
+    input_kind: Kind = Kind.UNKNOWN
+    target_kind: Kind = Kind.UNKNOWN
+    index_range: tuple[int, int] | None = None  # (min, max) of the class indices that are not ignore_index
+    detail: str = ""  # a short note for the message, e.g. "rows sum to 1"
+
+
+def is_value_checkable(tensor: Any) -> bool:
+    """Plain tensors holding real data: not meta, not fake or functorch wrappers, not tensor subclasses."""
+    return (type(tensor) is torch.Tensor or type(tensor) is torch.nn.Parameter) and tensor.device.type != "meta"
+
+
+def check_values(contract: LossContract, inp: torch.Tensor, tgt: Any, input_kind: Any,
+                 has_grad_fn: bool, args: tuple, kwargs: dict) -> ValueFacts:
+    """Value properties of the input (when its producer proved nothing) and of the target, in one host sync."""
+    stats: list[torch.Tensor] = []
+    readers: list[Any] = []
+    task = contract.task
+    with torch.no_grad():
+        if input_kind is None and inp.is_floating_point() and inp.numel() > 0 and inp.ndim >= 1:
+            _input_stats(task, inp, has_grad_fn, stats, readers)
+        if isinstance(tgt, torch.Tensor) and tgt.numel() > 0 and is_value_checkable(tgt):
+            _target_stats(contract, inp, tgt, args, kwargs, stats, readers)
+        if not stats:
+            return ValueFacts()
+        values = torch.stack([s.reshape(()).to(torch.float32) for s in stats]).tolist()
+    facts: dict[str, Any] = {}
+    position = 0
+    for width, read in readers:
+        read(values[position:position + width], facts)
+        position += width
+    return ValueFacts(**facts)
+
+
+def _class_dim(task: Task, tensor: torch.Tensor) -> int:
+    if tensor.ndim < 2:
+        return 0
+    return 1 if task in CLASS_INDEX_TASKS else tensor.ndim - 1
+
+
+def _input_stats(task: Task, inp: torch.Tensor, has_grad_fn: bool, stats: list, readers: list) -> None:
+    tolerance = _TOLERANCE.get(inp.dtype, 1e-4)
+    if has_grad_fn:
+        # The producer is a known non-activation op (a Linear, say): only NLLLoss can still be told, because
+        # log-probabilities are never positive.
+        if task is Task.LOG_MULTICLASS:
+            stats.append(inp.max())
+
+            def read_max(v: list[float], facts: dict) -> None:
+                if v[0] > tolerance:
+                    facts["input_kind"] = Kind.LOGITS
+                    facts["detail"] = f"input max {v[0]:.3g} > 0"
+            readers.append((1, read_max))
+        return
+    x = inp.float()
+    dim = _class_dim(task, x)
+    rows = x.ndim >= 2 and x.shape[dim] >= 2
+    stats += [x.min(), x.max(), torch.tensor(float(x.numel()))]
+    if rows:
+        stats += [(x.sum(dim) - 1).abs().max(), torch.logsumexp(x, dim).abs().max()]
+    else:
+        stats += [torch.tensor(float("inf")), torch.tensor(float("inf"))]
+
+    def read_input(v: list[float], facts: dict) -> None:
+        low, high, count, sum_error, lse_error = v
+        if low >= 0 and sum_error <= tolerance:
+            facts["input_kind"], facts["detail"] = Kind.DISTRIBUTION, "no grad_fn; rows sum to 1"
+        elif high <= tolerance and lse_error <= tolerance:
+            facts["input_kind"], facts["detail"] = Kind.LOG_DISTRIBUTION, "no grad_fn; row logsumexp is 0"
+        elif low >= 0 and high <= 1 and count >= _MIN_ELEMENTS_FOR_RANGE and not (low == 0 and high == 1):
+            facts["input_kind"], facts["detail"] = Kind.PROBABILITIES, "no grad_fn; all values in [0, 1]"
+        elif task is Task.LOG_MULTICLASS and high > tolerance:
+            facts["input_kind"], facts["detail"] = Kind.LOGITS, f"input max {high:.3g} > 0"
+    readers.append((5, read_input))
+
+
+def _target_stats(contract: LossContract, inp: torch.Tensor, tgt: torch.Tensor, args: tuple, kwargs: dict,
+                  stats: list, readers: list) -> None:
+    task = contract.task
+    if task in CLASS_INDEX_TASKS:
+        if tgt.dtype in _INTEGER_DTYPES and tgt.dtype is not torch.bool and tgt.ndim == inp.ndim - 1:
+            ignored = ignore_index(args, kwargs)
+            t = tgt.to(torch.int64)
+            is_ignored = t == ignored
+            stats += [torch.where(is_ignored, torch.iinfo(torch.int64).max, t).min(),
+                      torch.where(is_ignored, torch.iinfo(torch.int64).min, t).max(),
+                      (~is_ignored).sum()]
+
+            def read_range(v: list[float], facts: dict) -> None:
+                if v[2] > 0:
+                    facts["index_range"] = (int(v[0]), int(v[1]))
+            readers.append((3, read_range))
+        elif tgt.shape == inp.shape and tgt.ndim >= 1:
+            _distribution_target_stats(task, tgt, stats, readers)
+    elif task is Task.SIGN_TARGETS:
+        t = tgt.float()
+        stats += [((t == 0) | (t == 1)).all(), (t == 0).any()]
+
+        def read_sign(v: list[float], facts: dict) -> None:
+            if v[0] and v[1]:
+                facts["target_kind"], facts["detail"] = Kind.BINARY_TARGETS, "target values in {0, 1}"
+        readers.append((2, read_sign))
+
+
+def _distribution_target_stats(task: Task, tgt: torch.Tensor, stats: list, readers: list) -> None:
+    """A target of the input's shape for CE/NLL: one-hot rows, multi-hot rows, or soft targets (legitimate)."""
+    t = tgt.float()
+    dim = _class_dim(task, t)
+    tolerance = _TOLERANCE.get(tgt.dtype, 1e-4)
+    sums = t.sum(dim) if t.ndim >= 2 else t.sum().reshape(1)
+    binary = ((t == 0) | (t == 1)).all()
+    stats += [binary, sums.min(), sums.max(), t.min()]
+
+    def read_target(v: list[float], facts: dict) -> None:
+        is_binary, low_sum, high_sum, low = v
+        if is_binary and abs(low_sum - 1) <= tolerance and abs(high_sum - 1) <= tolerance:
+            facts["target_kind"], facts["detail"] = Kind.ONE_HOT, "every target row is one-hot"
+        elif is_binary and high_sum >= 2:
+            facts["target_kind"], facts["detail"] = Kind.MULTI_HOT, "target rows hold several 1s"
+        elif low >= 0 and high_sum > 1 + tolerance:
+            facts["target_kind"], facts["detail"] = Kind.MULTI_HOT, f"a target row sums to {high_sum:.3g}"
+        elif low >= 0 and abs(high_sum - 1) <= tolerance:
+            facts["target_kind"] = Kind.SOFT_TARGETS
+    readers.append((4, read_target))
