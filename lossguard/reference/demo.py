@@ -9,6 +9,7 @@ source) report. Twins that PyTorch rejects are listed after it with PyTorch's er
 from __future__ import annotations
 
 import math
+import os
 import time
 from typing import Sequence
 
@@ -85,7 +86,8 @@ def _runtime_summary(outcome: Outcome) -> str:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    """`text` on one line, with absolute paths under the current folder made relative (shorter, and stable)."""
+    return " ".join(text.split()).replace(os.getcwd() + os.sep, "")
 
 
 @click.command("demo")
