@@ -6,9 +6,12 @@ training mode. Both are computed on first use by the observer and cached here.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import libcst as cst
+
+if TYPE_CHECKING:
+    from lossguard.static.flow import ModuleObserver
 
 _UNSET: Any = object()
 
@@ -16,10 +19,10 @@ _UNSET: Any = object()
 class ClassInfo:
     """Identity-hashed, so abstract values can refer to it."""
 
-    def __init__(self, node: cst.ClassDef, path: str) -> None:
+    def __init__(self, node: cst.ClassDef, observer: "ModuleObserver") -> None:
         self.node = node
         self.name = node.name.value
-        self.path = path
+        self.observer = observer
         self.methods: dict[str, cst.FunctionDef] = {
             stmt.name.value: stmt for stmt in node.body.body if isinstance(stmt, cst.FunctionDef)
         }

@@ -26,7 +26,7 @@ from lossguard.static import names as N
 from lossguard.static.classes import _UNSET, ClassInfo
 from lossguard.static.imports import ImportMap
 from lossguard.static.values import (
-    ClassRef, Function, Instance, LayerList, Loss, Module, Origin, Tensor, Value, join, join_envs,
+    ClassRef, Function, Instance, LayerList, Loss, Module, ModuleRef, Origin, Tensor, Value, join, join_envs,
 )
 
 _EVAL_MODE = "<eval-mode>"  # pseudo-variable: True after `model.eval()` in the current function
@@ -35,6 +35,12 @@ _MAX_LOOP_NESTING = 4
 # Names suggesting a float target is already a distribution (distillation, smoothing, mixup): never LG202.
 _SOFT_TARGET_WORDS = ("soft", "prob", "dist", "teacher", "smooth", "mix", "logit", "pred", "score", "weight")
 _TERMINATORS = (cst.Return, cst.Raise, cst.Continue, cst.Break)
+# Import roots that are never the project's own code: no file lookup for them.
+_EXTERNAL_PACKAGES = frozenset({
+    "torch", "numpy", "np", "pandas", "scipy", "sklearn", "torchvision", "torchaudio", "torchtext", "keras",
+    "tensorflow", "jax", "transformers", "pytorch_lightning", "lightning", "os", "sys", "math", "random",
+    "collections", "typing", "functools", "itertools", "dataclasses", "pathlib", "json", "time", "logging",
+})
 
 
 @dataclass
@@ -52,18 +58,36 @@ class Frame:
     is_module: bool = False
 
 
+Locator = Callable[[int], "tuple[int | None, int]"]  # program line -> (notebook cell, line in cell)
+
+
+def _no_cells(line: int) -> tuple[int | None, int]:
+    return None, line
+
+
 class ModuleObserver:
-    """Observe one parsed module and collect its findings. `enabled` filters rule codes."""
+    """Observe one parsed module and collect its findings.
+
+    `enabled` filters rule codes; `reporting` is False for modules read only because a checked file imports
+    them; `resolver` finds the project's own modules behind an import (see project.py).
+    """
 
     def __init__(
         self, module: cst.Module, path: str, positions: Mapping[cst.CSTNode, CodeRange],
-        enabled: frozenset[str] | None = None,
+        enabled: frozenset[str] | None = None, *, reporting: bool = True,
+        resolver: "Callable[[str, ModuleObserver], Value] | None" = None, locate: Locator = _no_cells,
     ) -> None:
         self.module = module
         self.path = path
         self.positions = positions
         self.enabled = enabled
+        self.reporting = reporting
+        self.resolver = resolver
+        self.locate = locate
         self.imports = ImportMap(module)
+        self.resolved_imports: dict[str, Value] = {}
+        self._globals_state = "new"  # new -> running -> done
+        self._functions_done = False
         self.findings: list[Finding] = []
         self.globals_env: dict[str, Value] = {}
         self.stable_globals = _names_bound_once(module.body)
@@ -74,19 +98,37 @@ class ModuleObserver:
 
     # ------------------------------------------------------------------ driver
     def run(self) -> list[Finding]:
-        self._collect_classes()
-        top = Frame(env=self.globals_env, reporting=True, is_module=True)
-        self.exec_block(self.module.body, top)
-        for function, owner in self._all_functions():
-            self.analyse_standalone(function, owner)
+        """Interpret the module body, then every function and method on its own; return the findings."""
+        self.ensure_globals()
+        if not self._functions_done:
+            self._functions_done = True
+            for function, owner in self._all_functions():
+                self.analyse_standalone(function, owner)
         return self.findings
+
+    def ensure_globals(self) -> None:
+        """Interpret the module body once, so its top-level names (classes, defs, models) can be exported."""
+        if self._globals_state != "new":
+            return
+        self._globals_state = "running"
+        self._collect_classes()
+        top = Frame(env=self.globals_env, reporting=self.reporting, is_module=True)
+        self.exec_block(self.module.body, top)
+        self._globals_state = "done"
+
+    def export(self, name: str) -> Value:
+        """The value of a top-level name as another module imports it (unknown while this module is running)."""
+        self.ensure_globals()
+        if self._globals_state != "done" or name not in self.stable_globals:
+            return None
+        return self.globals_env.get(name)
 
     def _collect_classes(self) -> None:
         observer = self
 
         class Collector(cst.CSTVisitor):
             def visit_ClassDef(self, node: cst.ClassDef) -> None:
-                observer.classes[node] = ClassInfo(node, observer.path)
+                observer.classes[node] = ClassInfo(node, observer)
 
         self.module.visit(Collector())
         by_name = {info.name: info for info in self.classes.values()}
@@ -121,7 +163,7 @@ class ModuleObserver:
 
     def analyse_standalone(self, function: cst.FunctionDef, owner: ClassInfo | None) -> None:
         """Interpret a function with unknown arguments (and `self` bound to its class), reporting findings."""
-        frame = self._function_frame(function, owner, args=None, reporting=True)
+        frame = self._function_frame(function, owner, args=None, reporting=self.reporting)
         self.exec_block(_body(function), frame)
 
     def _function_frame(
@@ -161,7 +203,7 @@ class ModuleObserver:
         elif isinstance(stmt, cst.FunctionDef):
             for decorator in stmt.decorators:
                 self.eval(decorator.decorator, frame)
-            frame.env[stmt.name.value] = Function(stmt, None)
+            frame.env[stmt.name.value] = Function(stmt, self, None)
             if not frame.is_module:
                 self.closures[stmt] = {**frame.closure, **frame.env}
         elif isinstance(stmt, cst.ClassDef):
@@ -353,9 +395,20 @@ class ModuleObserver:
             return frame.env[name]
         if name in frame.closure:
             return frame.closure[name]
-        if name in self.stable_globals:
+        if name in self.stable_globals and name in self.globals_env:
             return self.globals_env.get(name)
+        if name in self.imports.aliases:
+            return self.resolve_import(self.imports.aliases[name])
         return None
+
+    def resolve_import(self, qualified: str) -> Value:
+        """A name imported from the project's own code (`from models import Net`): its value there."""
+        if self.resolver is None or qualified.split(".", 1)[0] in _EXTERNAL_PACKAGES:
+            return None
+        if qualified not in self.resolved_imports:
+            self.resolved_imports[qualified] = None  # guards import cycles
+            self.resolved_imports[qualified] = self.resolver(qualified, self)
+        return self.resolved_imports[qualified]
 
     # ------------------------------------------------------------------ expressions
     def eval(self, expr: cst.BaseExpression | None, frame: Frame) -> Value:
@@ -408,11 +461,14 @@ class ModuleObserver:
                 self.eval(child, inner)
 
     def eval_attribute(self, expr: cst.Attribute, frame: Frame) -> Value:
-        if self._qualify(expr) is not None:
-            return None
+        qualified = self._qualify(expr)
+        if qualified is not None:
+            return self.resolve_import(qualified)
         base = self.eval(expr.value, frame)
         if isinstance(base, Instance):
             return self.attribute_of(base.cls, expr.attr.value)
+        if isinstance(base, ModuleRef):
+            return base.observer.export(expr.attr.value)
         return None
 
     def attribute_of(self, cls: ClassInfo, name: str) -> Value:
@@ -423,11 +479,13 @@ class ModuleObserver:
             return attributes[name]
         method = cls.find_method(name)
         if method is not None:
-            return Function(method[0], method[1])
+            return Function(method[0], method[1].observer, method[1])
         return None
 
     def class_attributes(self, cls: ClassInfo) -> dict[str, Value]:
         """What `__init__` (and the local base classes' `__init__`) stores on self."""
+        if cls.observer is not self:
+            return cls.observer.class_attributes(cls)
         if cls.attributes is not _UNSET:
             return cls.attributes
         cls.attributes = {}
@@ -442,6 +500,8 @@ class ModuleObserver:
 
     def forward_of(self, cls: ClassInfo) -> Value:
         """What calling an instance returns in training mode: the join of forward's training-path returns."""
+        if cls.observer is not self:
+            return cls.observer.forward_of(cls)
         if cls.forward_returns is not _UNSET:
             return cls.forward_returns
         cls.forward_returns = None  # guards recursion
@@ -537,7 +597,7 @@ class ModuleObserver:
         if name in N.PRESERVING_FUNCTIONS and args:
             first = args[0][1]
             return first if isinstance(first, Tensor) else None
-        return None
+        return self.apply(self.resolve_import(qualified), call, args, frame)
 
     def _sequential_output(self, call: cst.Call, args: list[tuple[str | None, Value]]) -> Tensor | None:
         if not args or any(keyword not in (None, "*") for keyword, _ in args):
@@ -664,11 +724,14 @@ class ModuleObserver:
 
     # ------------------------------------------------------------------ calls of the analysed source's own defs
     def call_function(self, function: Function, args: list[tuple[str | None, Value]], frame: Frame) -> Value:
+        if function.observer is not self:
+            return function.observer.call_function(function, args, frame)
         node = function.node
         if node in self.call_stack or len(self.call_stack) >= _MAX_CALL_DEPTH:
             return None
         bound = _bind_arguments(node, args)
-        reporting = frame.reporting and not frame.inference and any(v is not None for v in bound.values())
+        reporting = (self.reporting and frame.reporting and not frame.inference
+                     and any(v is not None for v in bound.values()))
         key = (node, function.owner, tuple(sorted(bound.items(), key=lambda item: item[0])), reporting)
         try:
             if key in self.call_memo:
@@ -711,13 +774,14 @@ class ModuleObserver:
 
     def _finding(self, code: str, message: str, call: cst.Call, origin: Origin | None) -> Finding:
         where = self.positions[call]
+        cell, line = self.locate(where.start.line)
+        _, end_line = self.locate(where.end.line)
         related: tuple[Location, ...] = ()
         if origin is not None:
-            place = f"line {origin.line}" if origin.path == self.path else f"{origin.path}:{origin.line}"
-            message = f"{message} ({origin.what} at {place})"
-            related = (Location(origin.path, origin.line, origin.column),)
-        return Finding(code, self.path, where.start.line, where.start.column + 1,
-                       where.end.line, where.end.column + 1, message, related)
+            message = f"{message} ({origin.what} at {origin.describe(self.path)})"
+            related = (Location(origin.path, origin.line, origin.column, origin.cell),)
+        return Finding(code, self.path, line, where.start.column + 1, end_line, where.end.column + 1,
+                       message, related, cell)
 
     # ------------------------------------------------------------------ helpers
     def _qualify(self, expr: cst.BaseExpression) -> str | None:
@@ -728,7 +792,8 @@ class ModuleObserver:
 
     def _origin(self, node: cst.CSTNode, what: str) -> Origin:
         start = self.positions[node].start
-        return Origin(self.path, start.line, start.column + 1, what)
+        cell, line = self.locate(start.line)
+        return Origin(self.path, line, start.column + 1, what, cell)
 
 
 # ---------------------------------------------------------------------- module-level helpers

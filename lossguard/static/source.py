@@ -14,6 +14,12 @@ class SourceError(Exception):
         self.reason = reason
         self.line = line
         self.column = column
+        self.cell: int | None = None
+
+    def located(self, path: str) -> str:
+        """The one-line error: `path:line:col: error: reason` (`path:cell N:line:col: ...` in a notebook)."""
+        cell = f"cell {self.cell}:" if self.cell is not None else ""
+        return f"{path}:{cell}{self.line}:{self.column}: error: {self.reason}"
 
 
 def decode_python(data: bytes) -> str:

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
     from lossguard.static.classes import ClassInfo
+    from lossguard.static.flow import ModuleObserver
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,12 @@ class Origin:
     line: int
     column: int
     what: str  # "sigmoid", "Softmax layer", "one-hot encoding", ...
+    cell: int | None = None  # for notebooks: `line` is then the line inside that cell
+
+    def describe(self, from_path: str) -> str:
+        """`line 12`, `cell 3, line 2`, or `models.py:12` when seen from another file."""
+        where = f"cell {self.cell}, line {self.line}" if self.cell is not None else f"line {self.line}"
+        return where if self.path == from_path else f"{self.path}:{where.replace('line ', '')}"
 
 
 @dataclass(frozen=True)
@@ -70,13 +77,21 @@ class ClassRef:
 
 @dataclass(frozen=True)
 class Function:
-    """A `def` of the analysed source, with the environment it closes over."""
+    """A `def` of the analysed source; `observer` is the module that defines it, `owner` its class if a method."""
 
     node: "cst.FunctionDef"
+    observer: "ModuleObserver"
     owner: "ClassInfo | None" = None
 
 
-Value = Union[Tensor, Module, LayerList, Loss, Instance, ClassRef, Function, None]
+@dataclass(frozen=True)
+class ModuleRef:
+    """A module of the project itself, reached through `import models` or `from . import models`."""
+
+    observer: "ModuleObserver"
+
+
+Value = Union[Tensor, Module, LayerList, Loss, Instance, ClassRef, Function, ModuleRef, None]
 
 
 def join(a: Value, b: Value) -> Value:

@@ -1,0 +1,159 @@
+"""The project index: every module of one run, parsed once, and the resolver behind cross-module imports.
+
+`from models import Net`, `from .model import Net`, `from pkg.nets import build_model` and `import models` are
+resolved to the project's own files the way Python would find them from the project root (the nearest folder
+with pyproject.toml / setup.py / setup.cfg / .git), from its `src/` folder, and from the importing file's folder.
+A module is parsed and interpreted at most once per run, whether it is checked, imported, or both.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from lossguard.static.flow import ModuleObserver, _no_cells
+from lossguard.static.notebook import read_notebook
+from lossguard.static.source import SourceError, decode_python
+from lossguard.static.values import ModuleRef, Value
+
+_ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
+
+
+def parse(source: str) -> cst.Module:
+    """libcst's parse, with Python's own location and wording when the source is invalid."""
+    import ast
+
+    try:
+        return cst.parse_module(source)
+    except cst.ParserSyntaxError as error:
+        try:
+            ast.parse(source)
+        except SyntaxError as python_error:
+            raise SourceError(f"cannot parse: {python_error.msg}", python_error.lineno or 1,
+                              python_error.offset or 1) from None
+        except (ValueError, RecursionError, MemoryError):
+            pass
+        message = str(error.message).splitlines()[0] if error.message else "invalid syntax"
+        raise SourceError(f"cannot parse: {message}", error.raw_line, error.raw_column + 1) from None
+    except (RecursionError, ValueError) as error:
+        raise SourceError(f"cannot parse: {error}") from None
+
+
+def project_root(directory: Path) -> Path:
+    for folder in (directory, *directory.parents):
+        if any((folder / marker).exists() for marker in _ROOT_MARKERS):
+            return folder
+    return directory
+
+
+class ProjectIndex:
+    """Observers by file, created on first need. `checked` are the files the user asked about (absolute)."""
+
+    def __init__(self, checked: set[Path] | None = None, enabled: frozenset[str] | None = None) -> None:
+        self.checked = checked or set()
+        self.enabled = enabled
+        self.observers: dict[Path, ModuleObserver | None] = {}  # None: being read, or could not be
+        self.failures: dict[Path, SourceError] = {}
+        self._roots: dict[Path, list[Path]] = {}
+
+    # ------------------------------------------------------------------ observers
+    def observer_for_source(self, source: str, display: str, key: Path | None, locate=_no_cells) -> ModuleObserver:
+        module = parse(source)
+        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        observer = ModuleObserver(module, display, positions, self.enabled,
+                                  reporting=key is None or key in self.checked, resolver=self.resolve, locate=locate)
+        observer.file = key  # type: ignore[attr-defined]
+        if key is not None:
+            self.observers[key] = observer
+        return observer
+
+    def observer_for_file(self, path: Path, display: str | None = None) -> ModuleObserver:
+        """The observer of a .py or .ipynb file, parsed once. Raises SourceError for unreadable files."""
+        key = path.resolve()
+        if key in self.failures:
+            raise self.failures[key]
+        if key in self.observers:
+            cached = self.observers[key]
+            if cached is None:
+                raise SourceError("cannot resolve a circular import while reading it")
+            return cached
+        self.observers[key] = None
+        try:
+            return self._read(key, display or _display(key))
+        except SourceError as error:
+            self.failures[key] = error
+            raise
+
+    def _read(self, key: Path, shown: str) -> ModuleObserver:
+        try:
+            data = key.read_bytes()
+        except OSError as error:
+            raise SourceError(f"cannot read: {error.strerror or error}") from None
+        if key.suffix == ".ipynb":
+            program = read_notebook(data)
+            try:
+                return self.observer_for_source(program.source, shown, key, program.locate)
+            except SourceError as error:
+                error.cell, error.line = program.locate(error.line)
+                raise
+        return self.observer_for_source(decode_python(data), shown, key)
+
+    # ------------------------------------------------------------------ imports
+    def resolve(self, qualified: str, importer: ModuleObserver) -> Value:
+        """The value that `qualified` (an import's full name, maybe relative) denotes in the project, if any."""
+        base_file: Path | None = getattr(importer, "file", None)
+        if base_file is None:
+            return None
+        dots = len(qualified) - len(qualified.lstrip("."))
+        parts = [part for part in qualified[dots:].split(".") if part]
+        for split in range(len(parts), -1 if dots else 0, -1):
+            module_parts, attributes = parts[:split], parts[split:]
+            target = self._find_module(module_parts, base_file, dots)
+            if target is None or target.resolve() == base_file:
+                continue
+            try:
+                observer = self.observer_for_file(target)
+            except SourceError:
+                return None
+            if not attributes:
+                return ModuleRef(observer)
+            if len(attributes) == 1:
+                return observer.export(attributes[0])
+            return None
+        return None
+
+    def _find_module(self, parts: list[str], importer: Path, dots: int) -> Path | None:
+        if dots:
+            folder = importer.parent
+            for _ in range(dots - 1):
+                folder = folder.parent
+            roots = [folder]
+        else:
+            roots = self._roots_for(importer.parent)
+        for root in roots:
+            stem = root.joinpath(*parts) if parts else root
+            for candidate in (stem.with_suffix(".py") if parts else None, stem / "__init__.py"):
+                if candidate is not None and candidate.is_file():
+                    return candidate
+        return None
+
+    def _roots_for(self, directory: Path) -> list[Path]:
+        if directory not in self._roots:
+            root = project_root(directory)
+            roots = [directory, root, root / "src"]
+            top = directory
+            while (top / "__init__.py").exists() and top.parent != top:
+                top = top.parent
+            roots.append(top)
+            self._roots[directory] = list(dict.fromkeys(r for r in roots if r.is_dir()))
+        return self._roots[directory]
+
+
+def _display(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
