@@ -51,3 +51,19 @@ def test_plot_without_matplotlib_says_how_to_install_it(monkeypatch: pytest.Monk
     assert result.exit_code == 2
     assert "pip install 'lossguard[plot]'" in result.output
     assert not (tmp_path / "x.png").exists()
+
+
+def test_check_does_not_import_the_reference_models(tmp_path: Path) -> None:
+    """`lossguard check` must stay torch-free: the demo (and torch) load only when `demo` is invoked."""
+    import subprocess
+
+    (tmp_path / "train.py").write_text("x = 1\n")
+    probe = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from lossguard.cli import main\n"
+        f"CliRunner().invoke(main, ['check', {str(tmp_path)!r}])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('lossguard.reference') or m == 'torch'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
