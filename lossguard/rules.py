@@ -56,6 +56,7 @@ RULES: tuple[Rule, ...] = (
         "Remove the sigmoid from the model's training path and pass the raw logits; apply torch.sigmoid only "
         "when you predict.",
         static=True,
+        runtime=True,
         bad=(
             _ex("""
 model = nn.Sequential(nn.Linear(10, 1), nn.Sigmoid())
@@ -89,6 +90,7 @@ probabilities = torch.sigmoid(logits)
         "trains slowly and plateaus, with no error.",
         "Return logits from the model and pass them to CrossEntropyLoss; apply softmax only for predictions.",
         static=True,
+        runtime=True,
         bad=(
             _ex("""
 class Classifier(nn.Module):
@@ -142,6 +144,7 @@ loss = criterion(model(x), y)
         "and switching the loss later (or reusing the model) breaks silently.",
         "Drop the LogSoftmax and keep CrossEntropyLoss, or keep the LogSoftmax and use NLLLoss.",
         static=True,
+        runtime=True,
         bad=(
             _ex("""
 model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 5), nn.LogSoftmax(dim=1))
@@ -165,6 +168,7 @@ loss = nn.NLLLoss()(model(x), y)
         "a negative loss bounded below by -1, whose gradient ignores how wrong the other classes are.",
         "Use log_softmax instead of softmax, or pass logits to CrossEntropyLoss.",
         static=True,
+        runtime=True,
         bad=(
             _ex("""
 logits = torch.randn(8, 5, requires_grad=True)
@@ -189,6 +193,7 @@ loss = F.nll_loss(F.log_softmax(logits, dim=1), y)
         "growing one logit without limit instead of learning the classes.",
         "Apply log_softmax(dim=1) before NLLLoss, or use CrossEntropyLoss on the logits.",
         runtime_only="needs the values: a head with no log_softmax is logits only if nothing else normalises it",
+        runtime=True,
     ),
     Rule(
         "LG106", "logits-into-bce",
@@ -199,6 +204,7 @@ loss = F.nll_loss(F.log_softmax(logits, dim=1), y)
         "inside.",
         "Use BCEWithLogitsLoss on the logits: it applies the sigmoid in a numerically stable way.",
         static=True,
+        runtime=True,
         bad=(
             _ex("""
 model = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 1))
@@ -225,6 +231,7 @@ loss = criterion(model(x), y)
         "distorted, with no error.",
         "Pass raw logits; choose the loss that matches the task (CrossEntropyLoss for one class among C, "
         "BCEWithLogitsLoss for independent binary labels).",
+        runtime=True,
     ),
     Rule(
         "LG108", "probabilities-into-kl-div",
@@ -233,6 +240,7 @@ loss = criterion(model(x), y)
         "KLDivLoss(input, target) computes target * (log(target) - input): the input must already be "
         "log-probabilities. Given probabilities, the result is not a divergence (it can be negative).",
         "Pass log_softmax(...) as the input, and use reduction='batchmean'.",
+        runtime=True,
     ),
     Rule(
         "LG109", "single-unit-cross-entropy",
@@ -242,6 +250,7 @@ loss = criterion(model(x), y)
         "trains, silently.",
         "For a binary task use one unit with BCEWithLogitsLoss and float targets of shape (n, 1); otherwise "
         "give the head C >= 2 outputs.",
+        runtime=True,
     ),
     # ---------------------------------------------------------------- LG2xx: targets
     Rule(
@@ -253,6 +262,7 @@ loss = criterion(model(x), y)
         "differently and `ignore_index` raises. NLLLoss rejects one-hot targets outright.",
         "Pass the class indices themselves: a long tensor of shape (n,) (`y`, or `one_hot.argmax(dim=1)`).",
         static=True,
+        runtime=True,
         bad=(
             _ex("""
 model = nn.Sequential(nn.Linear(20, 5))
@@ -287,6 +297,7 @@ loss = nn.CrossEntropyLoss()(model(x), smoothed)
         "probabilities and computes a wrong loss silently.",
         "Convert the target with `.long()` (and keep its shape (n,)).",
         static=True,
+        runtime=True,
         bad=(
             _ex("""
 model = nn.Sequential(nn.Linear(20, 5))
@@ -318,6 +329,7 @@ loss = criterion(model(x), y)
         "Binary cross-entropy needs float targets: long or bool targets raise ('result type Float can't be "
         "cast to the desired output type Long'), and BCELoss also rejects float64 targets with float32 input.",
         "Convert the target with `.float()` (or `.to(logits.dtype)`).",
+        runtime=True,
     ),
     Rule(
         "LG204", "class-index-out-of-range",
@@ -328,6 +340,7 @@ loss = criterion(model(x), y)
         "cause.",
         "Remap the labels to 0..C-1, or pass the padding value as `ignore_index`.",
         runtime_only="the label values come from data, not from source",
+        runtime=True,
     ),
     Rule(
         "LG205", "multi-hot-targets",
@@ -338,6 +351,7 @@ loss = criterion(model(x), y)
         "cross-entropy, silently.",
         "For multi-label tasks use BCEWithLogitsLoss with float 0/1 targets; otherwise normalise the rows.",
         runtime_only="whether rows sum to 1 depends on the data",
+        runtime=True,
     ),
     Rule(
         "LG206", "zero-one-targets-for-sign-loss",
@@ -347,6 +361,7 @@ loss = criterion(model(x), y)
         "A 0 is not -1: those pairs are treated wrongly, silently.",
         "Map the labels with `2 * y - 1`.",
         runtime_only="the label values come from data, not from source",
+        runtime=True,
     ),
     # ---------------------------------------------------------------- LG3xx: shapes
     Rule(
@@ -356,6 +371,7 @@ loss = criterion(model(x), y)
         "An (n, 1) output against an (n,) target broadcasts to (n, n): every prediction is compared with every "
         "target. PyTorch only warns, then the model learns to predict the mean.",
         "Make the shapes equal: `target.view(-1, 1)` (or `output.squeeze(1)`).",
+        runtime=True,
     ),
     Rule(
         "LG302", "binary-shape-mismatch",
@@ -364,6 +380,7 @@ loss = criterion(model(x), y)
         "BCEWithLogitsLoss and BCELoss compare element by element and raise 'Target size must be the same as "
         "input size' when an (n, 1) output meets an (n,) target.",
         "Make the shapes equal: `target.view(-1, 1).float()` or `output.squeeze(1)`.",
+        runtime=True,
     ),
     Rule(
         "LG303", "column-target-for-cross-entropy",
@@ -372,6 +389,7 @@ loss = criterion(model(x), y)
         "Class-index targets have one dimension fewer than the input. An (n, 1) target raises '0D or 1D target "
         "tensor expected, multi-target not supported'.",
         "Use `target.squeeze(1)` (or `target.view(-1)`).",
+        runtime=True,
     ),
     Rule(
         "LG304", "class-dim-last",
@@ -380,6 +398,7 @@ loss = criterion(model(x), y)
         "For inputs of shape (n, C, d1, ...) the classes are at dim 1. A (batch, length, classes) tensor raises "
         "when length != classes, and silently treats positions as classes when they are equal.",
         "Use `logits.transpose(1, 2)`, or flatten both: `logits.view(-1, C)` and `target.view(-1)`.",
+        runtime=True,
     ),
     Rule(
         "LG305", "unbatched-cross-entropy",
@@ -390,6 +409,7 @@ loss = criterion(model(x), y)
         "which is not a per-sample loss.",
         "For a binary task use BCEWithLogitsLoss on the (n,) logits with float targets; otherwise keep the "
         "batch dimension.",
+        runtime=True,
     ),
     Rule(
         "LG306", "softmax-over-batch",
@@ -407,6 +427,7 @@ loss = criterion(model(x), y)
         "argmax, round, comparisons and .item() cut the autograd graph. backward() then raises 'element 0 of "
         "tensors does not require grad', or the parameters never get a gradient.",
         "Pass the raw model output (logits) to the loss; use argmax/round only for metrics.",
+        runtime=True,
     ),
     Rule(
         "LG402", "loss-class-called-with-tensors",

@@ -47,7 +47,11 @@ _INTEGER_DTYPES = frozenset({torch.int64, torch.int32, torch.int16, torch.int8, 
 # How far from 1 a row sum may be and still count as "sums to 1", by input dtype. bfloat16 keeps 8 bits of
 # mantissa, so a bfloat16 softmax row sums to 1 only within ~1e-2.
 _TOLERANCE = {torch.float64: 1e-6, torch.float32: 1e-4, torch.float16: 1e-2, torch.bfloat16: 2e-2}
-_MIN_ELEMENTS_FOR_RANGE = 32  # "every value in [0, 1]" means little on a handful of small logits
+# "Every value in [0, 1]" is weak evidence: a freshly initialised binary head with a positive bias gives small
+# non-negative logits. Without a grad_fn it counts only for BCEWithLogitsLoss, over many elements that spread
+# across most of [0, 1], as sigmoid outputs do and small logits do not.
+_MIN_ELEMENTS_FOR_RANGE = 256
+_MIN_SPREAD = 0.5
 
 
 def dtype_name(dtype: torch.dtype) -> str:
@@ -153,14 +157,13 @@ def _input_stats(task: Task, inp: torch.Tensor, has_grad_fn: bool, stats: list, 
     if has_grad_fn:
         # The producer is a known non-activation op (a Linear, say): only NLLLoss can still be told, because
         # log-probabilities are never positive.
-        if task is Task.LOG_MULTICLASS:
-            stats.append(inp.max())
+        # log-probabilities are never positive, probabilities never leave [0, 1].
+        if task in (Task.LOG_MULTICLASS, Task.BINARY_PROBABILITIES):
+            stats += [inp.min(), inp.max()]
 
-            def read_max(v: list[float], facts: dict) -> None:
-                if v[0] > tolerance:
-                    facts["input_kind"] = Kind.LOGITS
-                    facts["detail"] = f"input max {v[0]:.3g} > 0"
-            readers.append((1, read_max))
+            def read_range(v: list[float], facts: dict) -> None:
+                _read_logits(task, v[0], v[1], tolerance, facts)
+            readers.append((2, read_range))
         return
     x = inp.float()
     dim = _class_dim(task, x)
@@ -177,11 +180,20 @@ def _input_stats(task: Task, inp: torch.Tensor, has_grad_fn: bool, stats: list, 
             facts["input_kind"], facts["detail"] = Kind.DISTRIBUTION, "no grad_fn; rows sum to 1"
         elif high <= tolerance and lse_error <= tolerance:
             facts["input_kind"], facts["detail"] = Kind.LOG_DISTRIBUTION, "no grad_fn; row logsumexp is 0"
-        elif low >= 0 and high <= 1 and count >= _MIN_ELEMENTS_FOR_RANGE and not (low == 0 and high == 1):
+        elif task is Task.BINARY_LOGITS and 0 <= low and high <= 1 and high - low >= _MIN_SPREAD \
+                and count >= _MIN_ELEMENTS_FOR_RANGE:
             facts["input_kind"], facts["detail"] = Kind.PROBABILITIES, "no grad_fn; all values in [0, 1]"
-        elif task is Task.LOG_MULTICLASS and high > tolerance:
-            facts["input_kind"], facts["detail"] = Kind.LOGITS, f"input max {high:.3g} > 0"
+        else:
+            _read_logits(task, low, high, tolerance, facts)
     readers.append((5, read_input))
+
+
+def _read_logits(task: Task, low: float, high: float, tolerance: float, facts: dict) -> None:
+    """Values no log-probability (for NLLLoss) or probability (for BCELoss) can take: these are logits."""
+    if task is Task.LOG_MULTICLASS and high > tolerance:
+        facts["input_kind"], facts["detail"] = Kind.LOGITS, f"input max {high:.3g} > 0"
+    elif task is Task.BINARY_PROBABILITIES and (low < 0 or high > 1):
+        facts["input_kind"], facts["detail"] = Kind.LOGITS, f"input values span [{low:.3g}, {high:.3g}]"
 
 
 def _target_stats(contract: LossContract, inp: torch.Tensor, tgt: torch.Tensor, args: tuple, kwargs: dict,
@@ -200,7 +212,7 @@ def _target_stats(contract: LossContract, inp: torch.Tensor, tgt: torch.Tensor, 
                 if v[2] > 0:
                     facts["index_range"] = (int(v[0]), int(v[1]))
             readers.append((3, read_range))
-        elif tgt.shape == inp.shape and tgt.ndim >= 1:
+        elif tgt.shape == inp.shape and tgt.ndim >= 2:  # 1-D: an unbatched input, a shape rule (LG305)
             _distribution_target_stats(task, tgt, stats, readers)
     elif task is Task.SIGN_TARGETS:
         t = tgt.float()
