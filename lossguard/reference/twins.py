@@ -115,10 +115,6 @@ class Twin:
     floor: Callable[[Dataset], float] | None
     raises: bool = False
 
-    @property
-    def summary(self) -> str:
-        return (self.train.__doc__ or "").split(": ", 1)[-1].strip()
-
 
 TWINS: tuple[Twin, ...] = (
     Twin("broadcast targets", "LG301", "regression", broadcast_regression, floors.broadcast_mse),
