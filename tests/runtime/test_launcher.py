@@ -1,0 +1,66 @@
+"""`lossguard run`: same argv, __main__ and exit status; a summary on stderr; spawned and torchrun workers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROGRAMS = Path(__file__).parent / "programs"
+
+
+def _run(*args: str, cwd: Path = PROGRAMS, timeout: int = 180) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONWARNINGS": "default"}
+    env.pop("LOSSGUARD_POLICY", None)
+    return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def test_run_keeps_argv_main_and_the_exit_status():
+    done = _run("-m", "lossguard", "run", str(PROGRAMS / "exit_three.py"), "3", "--flag")
+    assert done.returncode == 3, done.stderr
+    assert "argv ['3', '--flag'] __main__" in done.stdout
+    line = next(i for i, text in enumerate((PROGRAMS / "exit_three.py").read_text().splitlines(), 1) if "# LG102" in text)
+    assert f"exit_three.py:{line}: LossGuardWarning: LG102" in done.stderr
+    assert done.stderr.count("LossGuardWarning") == 1
+    assert "lossguard: 1 loss pitfall(s) seen" in done.stderr
+    assert f"LG102 softmax-into-cross-entropy: 1 call site(s), first at {PROGRAMS / 'exit_three.py'}:{line}" in done.stderr
+
+
+def test_strict_turns_findings_into_exit_status_one():
+    assert _run("-m", "lossguard", "run", "--strict", "exit_three.py", "0").returncode == 1
+    assert _run("-m", "lossguard", "run", "exit_three.py", "0").returncode == 0
+    assert _run("-m", "lossguard", "run", "--strict", "exit_three.py", "3").returncode == 3
+
+
+def test_raise_policy_stops_the_program():
+    done = _run("-m", "lossguard", "run", "--policy", "raise", "exit_three.py", "0")
+    assert done.returncode == 1 and "LossGuardError" in done.stderr
+
+
+def test_run_a_module_with_dash_m():
+    done = _run("-m", "lossguard", "run", "-m", "pkg.train", "x", "-y")
+    assert done.returncode == 0, done.stderr
+    assert "argv ['x', '-y'] __main__" in done.stdout and "LG301" in done.stderr
+
+
+def test_workers_started_by_torch_multiprocessing_spawn_are_guarded():
+    done = _run("-m", "lossguard", "run", "spawn_train.py")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("LossGuardWarning: LG103") == 2  # one per worker: they are not a torch.distributed job
+
+
+def test_torchrun_guards_every_worker_and_prints_a_finding_once_per_node(tmp_path):
+    done = _run("-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=0", "--rdzv_backend=c10d",
+                "--rdzv_endpoint=localhost:0", "-m", "lossguard", "run", str(PROGRAMS / "ddp_train.py"),
+                cwd=tmp_path, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    output = done.stdout + done.stderr
+    warnings_printed = [line for line in output.splitlines() if "LossGuardWarning: LG101" in line]
+    assert len(warnings_printed) == 1, output[-3000:]
+    assert "; rank 0)" in warnings_printed[0] or "; rank 1)" in warnings_printed[0]
+    summaries = [line for line in output.splitlines() if line.strip().startswith("lossguard (rank")]
+    assert sorted(line.split(")")[0].strip() for line in summaries) == ["lossguard (rank 0", "lossguard (rank 1"]
+    assert all("1 loss pitfall(s) seen" in line for line in summaries)
