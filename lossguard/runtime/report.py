@@ -39,6 +39,10 @@ class LossGuardError(ValueError):
     """
 
 
+# Shown as lossguard.LossGuardError in tracebacks and pytest reports: the public name, not where it is defined.
+LossGuardWarning.__module__ = LossGuardError.__module__ = "lossguard"
+
+
 def _is_internal(frame: FrameType) -> bool:
     code = frame.f_code
     internal = _internal_code.get(code)
