@@ -32,6 +32,10 @@ class Observed:
     grad_enabled: bool | None = None
     # (min, max) of the class-index target values other than `ignore_index`; only a runtime observer sees them.
     class_index_range: tuple[int, int] | None = None
+    # The input's classes are provably in its last dimension (a Linear applied to a rank >= 3 tensor).
+    input_class_dim_last: bool | None = None
+    # The input was normalised (softmax / log_softmax) over dim 0, the batch.
+    normalised_over_batch: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -59,12 +63,17 @@ _INPUT_RULES: dict[tuple[Task, Kind], str] = {
 }
 
 
+_DISTRIBUTION_TASKS = frozenset({Task.MULTICLASS, Task.LOG_MULTICLASS, Task.DIVERGENCE})
+
+
 def judge(contract: LossContract, observed: Observed) -> list[Violation]:
     """The rules broken by passing `observed` to the loss of `contract`, input rules first."""
     violations: list[Violation] = []
     input_rule = _INPUT_RULES.get((contract.task, observed.input_kind))
     if input_rule:
         violations.append(Violation(input_rule, "input"))
+    if observed.normalised_over_batch and contract.task in _DISTRIBUTION_TASKS:
+        violations.append(Violation("LG306", "input"))
     if observed.input_requires_grad is False and observed.grad_enabled:
         violations.append(Violation("LG401", "input"))
     if contract.task in CLASS_INDEX_TASKS:
@@ -89,7 +98,11 @@ def _class_index_rules(contract: LossContract, seen: Observed) -> list[Violation
     if cross_entropy and inp is not None and len(inp) >= 2 and inp[1] == 1:
         out.append(Violation("LG109", "input"))
 
-    if seen.target_kind is Kind.ONE_HOT:
+    unbatched = (cross_entropy and inp is not None and len(inp) == 1 and target_is_float
+                 and (tgt is None or not _shapes_differ(inp, tgt)))
+    if unbatched:
+        out.append(Violation("LG305", "input"))
+    elif seen.target_kind is Kind.ONE_HOT:
         out.append(Violation("LG201", "target"))
     elif seen.target_kind is Kind.FLOAT_CLASS_INDICES:
         out.append(Violation("LG202", "target"))
@@ -97,16 +110,16 @@ def _class_index_rules(contract: LossContract, seen: Observed) -> list[Violation
         out.append(Violation("LG205", "target"))
     elif inp is not None and tgt is not None:
         column_target = len(tgt) == len(inp) == 2 and tgt[1] == 1 and inp[1] not in (1, None)
-        if column_target and (target_is_integer or seen.target_kind is Kind.CLASS_INDICES):
+        if column_target:
             out.append(Violation("LG303", "target"))
         elif target_is_integer and len(tgt) == len(inp) >= 2 and tgt == inp and cross_entropy:
             out.append(Violation("LG201", "target"))
         elif target_is_float and (len(tgt) == len(inp) - 1 or not cross_entropy):
             out.append(Violation("LG202", "target"))
-        elif cross_entropy and len(inp) == 1 and target_is_float and tgt == inp:
-            out.append(Violation("LG305", "input"))
         elif cross_entropy and _class_dim_last(inp, tgt) and not target_is_float:
             out.append(Violation("LG304", "input"))
+    if cross_entropy and seen.input_class_dim_last and not any(v.code == "LG304" for v in out):
+        out.append(Violation("LG304", "input"))
     if target_is_integer and seen.target_dtype not in _CLASS_INDEX_DTYPES and seen.target_dtype != "bool":
         if not any(v.code in ("LG201", "LG202") for v in out):
             out.append(Violation("LG202", "target"))

@@ -192,8 +192,40 @@ loss = F.nll_loss(F.log_softmax(logits, dim=1), y)
         "NLLLoss applies no log_softmax. Raw logits make the loss unbounded below: the model lowers it by "
         "growing one logit without limit instead of learning the classes.",
         "Apply log_softmax(dim=1) before NLLLoss, or use CrossEntropyLoss on the logits.",
-        runtime_only="needs the values: a head with no log_softmax is logits only if nothing else normalises it",
         runtime=True,
+        static=True,
+        bad=(
+            _ex("""
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(128, 10)
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+model = Net()
+x, y = torch.randn(8, 128), torch.randint(0, 10, (8,))
+loss = F.nll_loss(model(x), y)  # LG105
+"""),
+        ),
+        good=(
+            _ex("""
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(128, 10)
+
+    def forward(self, x):
+        return F.log_softmax(self.fc(x), dim=1)
+
+
+model = Net()
+x, y = torch.randn(8, 128), torch.randint(0, 10, (8,))
+loss = F.nll_loss(model(x), y)
+"""),
+        ),
     ),
     Rule(
         "LG106", "logits-into-bce",
@@ -232,6 +264,26 @@ loss = criterion(model(x), y)
         "Pass raw logits; choose the loss that matches the task (CrossEntropyLoss for one class among C, "
         "BCEWithLogitsLoss for independent binary labels).",
         runtime=True,
+        static=True,
+        bad=(
+            _ex("""
+model = nn.Sequential(nn.Linear(64, 10), nn.Sigmoid())
+x, y = torch.randn(8, 64), torch.randint(0, 10, (8,))
+loss = nn.CrossEntropyLoss()(model(x), y)  # LG107
+"""),
+            _ex("""
+logits = torch.randn(8, 4, requires_grad=True)
+labels = torch.randint(0, 2, (8, 4)).float()
+loss = F.binary_cross_entropy_with_logits(F.softmax(logits, dim=1), labels)  # LG107
+"""),
+        ),
+        good=(
+            _ex("""
+model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+x, y = torch.randn(8, 64), torch.randint(0, 10, (8,))
+loss = nn.CrossEntropyLoss()(model(x), y)
+"""),
+        ),
     ),
     Rule(
         "LG108", "probabilities-into-kl-div",
@@ -241,6 +293,25 @@ loss = criterion(model(x), y)
         "log-probabilities. Given probabilities, the result is not a divergence (it can be negative).",
         "Pass log_softmax(...) as the input, and use reduction='batchmean'.",
         runtime=True,
+        static=True,
+        bad=(
+            _ex("""
+student_logits = torch.randn(8, 5, requires_grad=True)
+teacher_logits = torch.randn(8, 5)
+student = F.softmax(student_logits, dim=1)
+teacher = F.softmax(teacher_logits, dim=1)
+loss = F.kl_div(student, teacher, reduction="batchmean")  # LG108
+"""),
+        ),
+        good=(
+            _ex("""
+student_logits = torch.randn(8, 5, requires_grad=True)
+teacher_logits = torch.randn(8, 5)
+student = F.log_softmax(student_logits, dim=1)
+teacher = F.softmax(teacher_logits, dim=1)
+loss = F.kl_div(student, teacher, reduction="batchmean")
+"""),
+        ),
     ),
     Rule(
         "LG109", "single-unit-cross-entropy",
@@ -251,6 +322,21 @@ loss = criterion(model(x), y)
         "For a binary task use one unit with BCEWithLogitsLoss and float targets of shape (n, 1); otherwise "
         "give the head C >= 2 outputs.",
         runtime=True,
+        static=True,
+        bad=(
+            _ex("""
+model = nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 1))
+x, y = torch.randn(8, 20), torch.randint(0, 2, (8,))
+loss = nn.CrossEntropyLoss()(model(x), y)  # LG109
+"""),
+        ),
+        good=(
+            _ex("""
+model = nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 1))
+x, y = torch.randn(8, 20), torch.randint(0, 2, (8, 1))
+loss = nn.BCEWithLogitsLoss()(model(x), y.float())
+"""),
+        ),
     ),
     # ---------------------------------------------------------------- LG2xx: targets
     Rule(
@@ -330,6 +416,23 @@ loss = criterion(model(x), y)
         "cast to the desired output type Long'), and BCELoss also rejects float64 targets with float32 input.",
         "Convert the target with `.float()` (or `.to(logits.dtype)`).",
         runtime=True,
+        static=True,
+        bad=(
+            _ex("""
+model = nn.Sequential(nn.Linear(10, 1))
+criterion = nn.BCEWithLogitsLoss()
+x, y = torch.randn(8, 10), torch.randint(0, 2, (8, 1))
+loss = criterion(model(x), y.long())  # LG203
+"""),
+        ),
+        good=(
+            _ex("""
+model = nn.Sequential(nn.Linear(10, 1))
+criterion = nn.BCEWithLogitsLoss()
+x, y = torch.randn(8, 10), torch.randint(0, 2, (8, 1))
+loss = criterion(model(x), y.float())
+"""),
+        ),
     ),
     Rule(
         "LG204", "class-index-out-of-range",
@@ -372,6 +475,21 @@ loss = criterion(model(x), y)
         "target. PyTorch only warns, then the model learns to predict the mean.",
         "Make the shapes equal: `target.view(-1, 1)` (or `output.squeeze(1)`).",
         runtime=True,
+        static=True,
+        bad=(
+            _ex("""
+model = nn.Sequential(nn.Linear(13, 64), nn.ReLU(), nn.Linear(64, 1))
+x, y = torch.randn(32, 13), torch.randn(32, 1)
+loss = F.mse_loss(model(x), y.view(-1))  # LG301
+"""),
+        ),
+        good=(
+            _ex("""
+model = nn.Sequential(nn.Linear(13, 64), nn.ReLU(), nn.Linear(64, 1))
+x, y = torch.randn(32, 13), torch.randn(32)
+loss = F.mse_loss(model(x), y.view(-1, 1))
+"""),
+        ),
     ),
     Rule(
         "LG302", "binary-shape-mismatch",
@@ -381,6 +499,21 @@ loss = criterion(model(x), y)
         "input size' when an (n, 1) output meets an (n,) target.",
         "Make the shapes equal: `target.view(-1, 1).float()` or `output.squeeze(1)`.",
         runtime=True,
+        static=True,
+        bad=(
+            _ex("""
+model = nn.Sequential(nn.Linear(10, 1))
+x, y = torch.randn(32, 10), torch.randint(0, 2, (32,)).float()
+loss = nn.BCEWithLogitsLoss()(model(x), y)  # LG302
+"""),
+        ),
+        good=(
+            _ex("""
+model = nn.Sequential(nn.Linear(10, 1))
+x, y = torch.randn(32, 10), torch.randint(0, 2, (32,)).float()
+loss = nn.BCEWithLogitsLoss()(model(x), y.unsqueeze(1))
+"""),
+        ),
     ),
     Rule(
         "LG303", "column-target-for-cross-entropy",
@@ -390,6 +523,21 @@ loss = criterion(model(x), y)
         "tensor expected, multi-target not supported'.",
         "Use `target.squeeze(1)` (or `target.view(-1)`).",
         runtime=True,
+        static=True,
+        bad=(
+            _ex("""
+model = nn.Sequential(nn.Linear(20, 5))
+x, y = torch.randn(8, 20), torch.randint(0, 5, (8,))
+loss = F.cross_entropy(model(x), y.view(-1, 1))  # LG303
+"""),
+        ),
+        good=(
+            _ex("""
+model = nn.Sequential(nn.Linear(20, 5))
+x, y = torch.randn(8, 20), torch.randint(0, 5, (8, 1))
+loss = F.cross_entropy(model(x), y.squeeze(1))
+"""),
+        ),
     ),
     Rule(
         "LG304", "class-dim-last",
@@ -399,6 +547,25 @@ loss = criterion(model(x), y)
         "when length != classes, and silently treats positions as classes when they are equal.",
         "Use `logits.transpose(1, 2)`, or flatten both: `logits.view(-1, C)` and `target.view(-1)`.",
         runtime=True,
+        static=True,
+        bad=(
+            _ex("""
+lstm = nn.LSTM(64, 128, batch_first=True)
+head = nn.Linear(128, 17)
+embedded, tags = torch.randn(4, 9, 64), torch.randint(0, 17, (4, 9))
+output, _ = lstm(embedded)
+loss = F.cross_entropy(head(output), tags)  # LG304
+"""),
+        ),
+        good=(
+            _ex("""
+lstm = nn.LSTM(64, 128, batch_first=True)
+head = nn.Linear(128, 17)
+embedded, tags = torch.randn(4, 9, 64), torch.randint(0, 17, (4, 9))
+output, _ = lstm(embedded)
+loss = F.cross_entropy(head(output).transpose(1, 2), tags)
+"""),
+        ),
     ),
     Rule(
         "LG305", "unbatched-cross-entropy",
@@ -410,6 +577,23 @@ loss = criterion(model(x), y)
         "For a binary task use BCEWithLogitsLoss on the (n,) logits with float targets; otherwise keep the "
         "batch dimension.",
         runtime=True,
+        static=True,
+        bad=(
+            _ex("""
+model = nn.Sequential(nn.Linear(10, 1))
+x, y = torch.randn(8, 10), torch.randint(0, 2, (8,))
+logits = model(x).squeeze(1)
+loss = F.cross_entropy(logits, y.float())  # LG305
+"""),
+        ),
+        good=(
+            _ex("""
+model = nn.Sequential(nn.Linear(10, 1))
+x, y = torch.randn(8, 10), torch.randint(0, 2, (8,))
+logits = model(x).squeeze(1)
+loss = F.binary_cross_entropy_with_logits(logits, y.float())
+"""),
+        ),
     ),
     Rule(
         "LG306", "softmax-over-batch",
@@ -418,6 +602,21 @@ loss = criterion(model(x), y)
         "A softmax over dim 0 makes each class sum to 1 across the batch; without `dim` PyTorch guesses and "
         "warns. Either way the rows are not class distributions.",
         "Pass `dim=-1` (or the class dimension) explicitly.",
+        static=True,
+        bad=(
+            _ex("""
+logits = torch.randn(8, 5, requires_grad=True)
+y = torch.randint(0, 5, (8,))
+loss = F.nll_loss(F.log_softmax(logits, dim=0), y)  # LG306
+"""),
+        ),
+        good=(
+            _ex("""
+logits = torch.randn(8, 5, requires_grad=True)
+y = torch.randint(0, 5, (8,))
+loss = F.nll_loss(F.log_softmax(logits, dim=1), y)
+"""),
+        ),
     ),
     # ---------------------------------------------------------------- LG4xx: graph and usage
     Rule(
@@ -428,6 +627,26 @@ loss = criterion(model(x), y)
         "tensors does not require grad', or the parameters never get a gradient.",
         "Pass the raw model output (logits) to the loss; use argmax/round only for metrics.",
         runtime=True,
+        static=True,
+        bad=(
+            _ex("""
+model = nn.Sequential(nn.Linear(10, 3))
+x, y = torch.randn(8, 10), torch.randint(0, 3, (8,))
+prediction = model(x).argmax(dim=1).float()
+loss = F.mse_loss(prediction, y.float())  # LG401
+loss.backward()
+"""),
+        ),
+        good=(
+            _ex("""
+model = nn.Sequential(nn.Linear(10, 3))
+x, y = torch.randn(8, 10), torch.randint(0, 3, (8,))
+logits = model(x)
+loss = F.cross_entropy(logits, y)
+loss.backward()
+accuracy = (logits.argmax(dim=1) == y).float().mean()
+"""),
+        ),
     ),
     Rule(
         "LG402", "loss-class-called-with-tensors",
@@ -436,6 +655,21 @@ loss = criterion(model(x), y)
         "`nn.CrossEntropyLoss(out, y)` passes the tensors as `weight` and `size_average`, which raises "
         "'Boolean value of Tensor with more than one value is ambiguous' or builds a wrong loss.",
         "Construct then call: `nn.CrossEntropyLoss()(output, target)`, or use the functional form.",
+        static=True,
+        bad=(
+            _ex("""
+model = nn.Sequential(nn.Linear(10, 3))
+x, y = torch.randn(8, 10), torch.randint(0, 3, (8,))
+loss = nn.CrossEntropyLoss(model(x), y)  # LG402
+"""),
+        ),
+        good=(
+            _ex("""
+model = nn.Sequential(nn.Linear(10, 3))
+x, y = torch.randn(8, 10), torch.randint(0, 3, (8,))
+loss = nn.CrossEntropyLoss()(model(x), y)
+"""),
+        ),
     ),
     Rule(
         "LG403", "manual-log-of-activation",
@@ -444,6 +678,22 @@ loss = criterion(model(x), y)
         "softmax and sigmoid round small probabilities to 0; their log is then -inf and the loss becomes inf "
         "or NaN.",
         "Use log_softmax / logsigmoid, or a loss that takes logits (CrossEntropyLoss, BCEWithLogitsLoss).",
+        static=True,
+        bad=(
+            _ex("""
+logits = torch.randn(8, 5, requires_grad=True)
+y = torch.randint(0, 5, (8,))
+probabilities = F.softmax(logits, dim=1)
+loss = F.nll_loss(torch.log(probabilities), y)  # LG403
+"""),
+        ),
+        good=(
+            _ex("""
+logits = torch.randn(8, 5, requires_grad=True)
+y = torch.randint(0, 5, (8,))
+loss = F.nll_loss(F.log_softmax(logits, dim=1), y)
+"""),
+        ),
     ),
     Rule(
         "LG404", "unreduced-loss-backward",
@@ -451,6 +701,25 @@ loss = criterion(model(x), y)
         "{loss} with reduction='none' returns one value per element; backward() needs a scalar",
         "backward() on a non-scalar raises 'grad can be implicitly created only for scalar outputs'.",
         "Reduce first: `loss.mean().backward()` (or weight then sum).",
+        static=True,
+        bad=(
+            _ex("""
+model = nn.Sequential(nn.Linear(10, 1))
+criterion = nn.BCEWithLogitsLoss(reduction="none")
+x, y = torch.randn(8, 10), torch.rand(8, 1).round()
+loss = criterion(model(x), y)  # LG404
+loss.backward()
+"""),
+        ),
+        good=(
+            _ex("""
+model = nn.Sequential(nn.Linear(10, 1))
+criterion = nn.BCEWithLogitsLoss(reduction="none")
+x, y, weights = torch.randn(8, 10), torch.rand(8, 1).round(), torch.rand(8, 1)
+loss = criterion(model(x), y)
+(loss * weights).mean().backward()
+"""),
+        ),
     ),
 )
 

@@ -42,8 +42,8 @@ GENERATED = {"rules": rules_table, "contracts": contracts_table}
 def refresh(text: str) -> str:
     """`text` with every `<!-- NAME:start -->...<!-- NAME:end -->` block regenerated."""
     for name, render in GENERATED.items():
-        pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(\n<!-- {name}:end -->)", re.S)
-        text = pattern.sub(lambda m: m.group(1) + render() + m.group(2), text)
+        pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.S)
+        text = pattern.sub(lambda m: m.group(1) + render() + "\n" + m.group(2), text)
     return text
 
 

@@ -12,28 +12,27 @@ Training path only: loss calls under `torch.no_grad()`/`inference_mode()`, after
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Callable, Iterable, Mapping, Sequence
 
 import libcst as cst
 from libcst.metadata import CodeRange
 
-from lossguard.contracts import Kind, LossContract
-from lossguard.findings import Finding, Location
-from lossguard.judge import Observed, judge
-from lossguard.rules import get_rule
+from lossguard.contracts import Kind
+from lossguard.findings import Finding
 from lossguard.static import names as N
+from lossguard.static import shapes
 from lossguard.static.classes import _UNSET, ClassInfo
 from lossguard.static.imports import ImportMap
+from lossguard.static.frame import EVAL_MODE, Frame
+from lossguard.static.torch_semantics import TorchSemantics
 from lossguard.static.values import (
-    ClassRef, Function, Instance, LayerList, Loss, Module, ModuleRef, Origin, Tensor, Value, join, join_envs,
+    ClassRef, Function, Instance, LayerList, Loss, LossResult, Module, ModuleRef, Tensor, TupleValue, Value, join,
+    join_envs,
 )
 
-_EVAL_MODE = "<eval-mode>"  # pseudo-variable: True after `model.eval()` in the current function
 _MAX_CALL_DEPTH = 4
 _MAX_LOOP_NESTING = 4
-# Names suggesting a float target is already a distribution (distillation, smoothing, mixup): never LG202.
-_SOFT_TARGET_WORDS = ("soft", "prob", "dist", "teacher", "smooth", "mix", "logit", "pred", "score", "weight")
 _TERMINATORS = (cst.Return, cst.Raise, cst.Continue, cst.Break)
 # Import roots that are never the project's own code: no file lookup for them.
 _EXTERNAL_PACKAGES = frozenset({
@@ -43,21 +42,6 @@ _EXTERNAL_PACKAGES = frozenset({
 })
 
 
-@dataclass
-class Frame:
-    """The state of one function (or the module body) being interpreted."""
-
-    env: dict[str, Value]
-    reporting: bool
-    inference: bool = False
-    closure: Mapping[str, Value] = field(default_factory=dict)
-    owner: ClassInfo | None = None
-    analysing_init: ClassInfo | None = None
-    returns: list[Value] = field(default_factory=list)
-    loop_nesting: int = 0
-    is_module: bool = False
-
-
 Locator = Callable[[int], "tuple[int | None, int]"]  # program line -> (notebook cell, line in cell)
 
 
@@ -65,7 +49,7 @@ def _no_cells(line: int) -> tuple[int | None, int]:
     return None, line
 
 
-class ModuleObserver:
+class ModuleObserver(TorchSemantics):
     """Observe one parsed module and collect its findings.
 
     `enabled` filters rule codes; `reporting` is False for modules read only because a checked file imports
@@ -181,7 +165,7 @@ class ModuleObserver:
             self._is_no_grad(decorator.decorator) for decorator in function.decorators
         )
         return Frame(env=env, reporting=reporting, inference=inference,
-                     closure=self.closures.get(function, {}), owner=owner)
+                     closure=self.closures.get(function, {}), owner=owner, function_name=function.name.value)
 
     # ------------------------------------------------------------------ statements
     def exec_block(self, statements: Sequence[cst.BaseStatement | cst.BaseSmallStatement], frame: Frame) -> None:
@@ -235,6 +219,8 @@ class ModuleObserver:
             value = self.eval(small.value, frame) if small.value is not None else None
             if not frame.inference:
                 frame.returns.append(value)
+            if isinstance(value, LossResult) and frame.function_name == "training_step":
+                self.back_propagate(value, explicit_gradient=False, frame=frame)  # Lightning back-propagates it
         elif isinstance(small, cst.Del):
             for name in _assigned_names(small):
                 frame.env[name] = None
@@ -376,8 +362,11 @@ class ModuleObserver:
         if isinstance(target, cst.Name):
             frame.env[target.value] = value
         elif isinstance(target, (cst.Tuple, cst.List)):
-            for element in target.elements:
-                self.bind(element.value, None, frame)
+            items = value.items if isinstance(value, TupleValue) else ()
+            starred = any(isinstance(element, cst.StarredElement) for element in target.elements)
+            known = len(items) == len(target.elements) and not starred
+            for index, element in enumerate(target.elements):
+                self.bind(element.value, items[index] if known else None, frame)
         elif isinstance(target, cst.StarredElement):
             self.bind(target.value, None, frame)
         elif isinstance(target, cst.Attribute):
@@ -436,6 +425,20 @@ class ModuleObserver:
             if isinstance(values[-1], (Module, Instance)) and not isinstance(expr.elements[-1], cst.StarredElement):
                 return LayerList(values[-1])
             return None
+        if isinstance(expr, cst.Tuple):
+            items = tuple(self.eval(element.value, frame) for element in expr.elements)
+            if any(isinstance(element, cst.StarredElement) for element in expr.elements):
+                return None
+            return TupleValue(items)
+        if isinstance(expr, cst.Comparison):
+            for child in _child_expressions(expr):
+                self.eval(child, frame)
+            return Tensor(nondiff="a comparison", dtype="bool")
+        if isinstance(expr, cst.BinaryOperation):
+            return _combine_losses(self.eval(expr.left, frame), self.eval(expr.right, frame))
+        if isinstance(expr, cst.UnaryOperation):
+            operand = self.eval(expr.expression, frame)
+            return operand if isinstance(operand, LossResult) else None
         if isinstance(expr, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
             self.eval_comprehension(expr, frame)
             return None
@@ -525,6 +528,10 @@ class ModuleObserver:
                 self.eval(arg.value, frame)
             return Tensor(Kind.ONE_HOT, self._origin(expr, "one-hot encoding (identity-matrix rows)"), None)
         base = self.eval(expr.value, frame)
+        if isinstance(base, TupleValue) and len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
+            position = shapes.literal_int(expr.slice[0].slice.value)
+            if position is not None and -len(base.items) <= position < len(base.items):
+                return base.items[position]
         if not isinstance(base, Tensor):
             return None
         single_index = len(expr.slice) == 1
@@ -536,7 +543,7 @@ class ModuleObserver:
         func = call.func
         qualified = self._qualify(func)
         if qualified is not None:
-            return self.call_qualified(qualified, call, frame)
+            return self.call_qualified(qualified, call, self._eval_args(call, frame), frame)
         if isinstance(func, cst.Attribute):
             return self.call_method(call, func, frame)
         callee = self.eval(func, frame)
@@ -550,85 +557,15 @@ class ModuleObserver:
     def apply(self, callee: Value, call: cst.Call, args: list[tuple[str | None, Value]], frame: Frame) -> Value:
         """Calling a known value: a layer or model returns its output, a loss is checked, a def is interpreted."""
         if isinstance(callee, Loss):
-            self.check_loss(callee.contract, call, args, frame, module_form=True)
-            return None
+            return self.check_loss(callee.contract, call, args, frame, module_form=True, unreduced=callee.unreduced)
         if isinstance(callee, Module):
-            return callee.returns
+            return self.call_module(callee, args)
         if isinstance(callee, Instance):
             return self.forward_of(callee.cls)
         if isinstance(callee, ClassRef):
             return Instance(callee.cls)
         if isinstance(callee, Function):
             return self.call_function(callee, args, frame)
-        return None
-
-    def call_qualified(self, qualified: str, call: cst.Call, frame: Frame) -> Value:
-        name = N.canonical(qualified)
-        args = self._eval_args(call, frame)
-        contract = N.loss_function(name)
-        if contract is not None:
-            self.check_loss(contract, call, args, frame, module_form=False)
-            return None
-        contract = N.loss_module(name)
-        if contract is not None:
-            return Loss(contract)
-        if name in N.ACTIVATION_FUNCTIONS:
-            kind = N.ACTIVATION_FUNCTIONS[name]
-            return Tensor(kind, self._origin(call, name.rsplit(".", 1)[-1]))
-        if name in N.ACTIVATION_LAYERS:
-            layer = name.rsplit(".", 1)[-1]
-            return Module(Tensor(N.ACTIVATION_LAYERS[name], self._origin(call, f"{layer} layer")))
-        if name in N.LINEAR_LAYERS:
-            return Module(Tensor(Kind.LOGITS, self._origin(call, f"{name.rsplit('.', 1)[-1]} layer with no activation")))
-        if name == N.SEQUENTIAL:
-            return Module(self._sequential_output(call, args))
-        if name in N.ONE_HOT_FUNCTIONS:
-            return Tensor(Kind.ONE_HOT, self._origin(call, "one-hot encoding"), "int64")
-        if name in N.TYPED_CONSTRUCTORS and args:
-            return self._cast(args[0][1], call.args[0].value, N.TYPED_CONSTRUCTORS[name], call)
-        if name in N.DTYPE_CONSTRUCTORS and args:
-            dtype = self._dtype_keyword(call)
-            if dtype is None:
-                first = args[0][1]
-                return first if isinstance(first, Tensor) else None
-            if dtype.startswith(("float", "bfloat")):
-                return self._cast(args[0][1], call.args[0].value, dtype, call)
-            return self._integer_cast(args[0][1] if isinstance(args[0][1], Tensor) else None, dtype)
-        if name in N.PRESERVING_FUNCTIONS and args:
-            first = args[0][1]
-            return first if isinstance(first, Tensor) else None
-        return self.apply(self.resolve_import(qualified), call, args, frame)
-
-    def _sequential_output(self, call: cst.Call, args: list[tuple[str | None, Value]]) -> Tensor | None:
-        if not args or any(keyword not in (None, "*") for keyword, _ in args):
-            return None
-        last_arg = call.args[-1]
-        keyword, last = args[-1]
-        if keyword == "*":
-            last = last.last if isinstance(last, LayerList) else None
-        elif isinstance(last_arg.value, cst.Call) and len(args) == 1:
-            last = self._ordered_dict_last(last_arg.value, last)
-        return self._layer_output(last)
-
-    def _ordered_dict_last(self, call: cst.Call, fallback: Value) -> Value:
-        """`nn.Sequential(OrderedDict([("fc", nn.Linear(...)), ("act", nn.Sigmoid())]))`: the last pair's layer."""
-        func = call.func
-        if not (isinstance(func, (cst.Name, cst.Attribute)) and (self._qualify(func) or "").endswith("OrderedDict")):
-            return fallback
-        if len(call.args) != 1 or not isinstance(call.args[0].value, cst.List):
-            return None
-        pairs = call.args[0].value.elements
-        if not pairs or not isinstance(pairs[-1].value, cst.Tuple) or len(pairs[-1].value.elements) != 2:
-            return None
-        # The layers were already evaluated as part of the argument; evaluate the last one for its value.
-        return self.eval(pairs[-1].value.elements[1].value, Frame(env={}, reporting=False))
-
-    def _layer_output(self, layer: Value) -> Tensor | None:
-        if isinstance(layer, Module):
-            return layer.returns
-        if isinstance(layer, Instance):
-            result = self.forward_of(layer.cls)
-            return result if isinstance(result, Tensor) else None
         return None
 
     def call_method(self, call: cst.Call, func: cst.Attribute, frame: Frame) -> Value:
@@ -640,31 +577,22 @@ class ModuleObserver:
             if isinstance(member, Function) and member.owner is not None:
                 return self.call_function(member, [(None, base), *args], frame)
             return self.apply(member, call, args, frame)
+        if isinstance(base, ModuleRef):
+            return self.apply(base.observer.export(method), call, args, frame)
         if method == "forward" and isinstance(base, (Loss, Module)):
             return self.apply(base, call, args, frame)
         if isinstance(func.value, cst.Name):
             self._method_side_effects(func.value.value, base, method, call, args, frame)
+        losses = [value for _, value in args if isinstance(value, LossResult)]
+        if losses and not isinstance(base, LossResult):
+            if method in N.BACKWARD_CALLS:  # accelerator.backward(loss), self.manual_backward(loss)
+                for result in losses:
+                    self.back_propagate(result, explicit_gradient=False, frame=frame)
+                return None
+            return losses[0] if method == "scale" and len(args) == 1 else None  # scaler.scale(loss).backward()
         if method in ("eval", "train") and not isinstance(base, Tensor):
             return None
-        tensor = base if isinstance(base, Tensor) else None
-        if tensor is not None and tensor.kind is Kind.UNKNOWN:
-            tensor = None
-        if method in N.ACTIVATION_METHODS:
-            return Tensor(N.ACTIVATION_METHODS[method], self._origin(call, f".{method}()"))
-        if method in N.FLOAT_CAST_METHODS:
-            return self._cast(base, func.value, N.FLOAT_CAST_METHODS[method], call)
-        if method in N.INTEGER_CAST_METHODS:
-            return self._integer_cast(tensor, N.INTEGER_CAST_METHODS[method])
-        if method in ("to", "type"):
-            dtype = self._dtype_argument(call)
-            if dtype is None:
-                return tensor
-            if dtype.startswith(("float", "bfloat")):
-                return self._cast(base, func.value, dtype, call)
-            return self._integer_cast(tensor, dtype)
-        if method in N.PRESERVING_METHODS and tensor is not None:
-            return replace(tensor, shape=None)
-        return None
+        return self.tensor_method(method, base, func.value, call, args, frame)
 
     def _method_side_effects(
         self, name: str, base: Value, method: str, call: cst.Call,
@@ -672,10 +600,10 @@ class ModuleObserver:
     ) -> None:
         """Mutating calls that change what a name holds: appending layers, `model.eval()` / `model.train()`."""
         if method == "eval" and not args:
-            frame.env[_EVAL_MODE] = True
+            frame.env[EVAL_MODE] = True
         elif method == "train":
             switch_off = bool(args) and isinstance(call.args[0].value, cst.Name) and call.args[0].value.value == "False"
-            frame.env[_EVAL_MODE] = switch_off
+            frame.env[EVAL_MODE] = switch_off
         elif isinstance(base, LayerList) and method in ("append", "extend", "insert"):
             if method == "append" and len(args) == 1:
                 frame.env[name] = LayerList(args[0][1])
@@ -685,42 +613,9 @@ class ModuleObserver:
                 frame.env[name] = LayerList(None)
         elif isinstance(base, Module) and method in ("append", "add_module"):
             layer = args[-1][1] if args else None
-            frame.env[name] = Module(self._layer_output(layer))
+            frame.env[name] = Module(self.layer_output(layer))
         elif name in frame.env and method in ("append", "extend", "insert", "add_module"):
             frame.env[name] = None
-
-    def _cast(self, base: Value, base_expr: cst.BaseExpression, dtype: str, call: cst.Call) -> Tensor:
-        """A conversion to `dtype`. A float conversion of something not known to be a distribution is taken as
-        float class indices, unless the expression's own name says it is a soft target."""
-        if isinstance(base, Tensor) and base.kind is not Kind.UNKNOWN:
-            if base.kind in (Kind.CLASS_INDICES, Kind.FLOAT_CLASS_INDICES) and dtype.startswith(("float", "bfloat")):
-                return Tensor(Kind.FLOAT_CLASS_INDICES, self._origin(call, "float conversion"), dtype, base.shape)
-            return replace(base, dtype=dtype)
-        if base is not None and not isinstance(base, (Tensor, LayerList)):
-            return Tensor(dtype=dtype)
-        if dtype.startswith(("float", "bfloat")) and not _looks_soft(base_expr):
-            return Tensor(Kind.FLOAT_CLASS_INDICES, self._origin(call, "float conversion"), dtype)
-        return Tensor(dtype=dtype)
-
-    @staticmethod
-    def _integer_cast(tensor: Tensor | None, dtype: str) -> Tensor:
-        if tensor is not None and tensor.kind is Kind.ONE_HOT:
-            return replace(tensor, dtype=dtype)
-        return Tensor(Kind.CLASS_INDICES if dtype in ("int64", "uint8") else Kind.UNKNOWN, None, dtype)
-
-    def _dtype_keyword(self, call: cst.Call) -> str | None:
-        for arg in call.args:
-            if arg.keyword is not None and arg.keyword.value == "dtype":
-                return N.DTYPES.get(self._qualify(arg.value) or "")
-        return None
-
-    def _dtype_argument(self, call: cst.Call) -> str | None:
-        for arg in call.args:
-            if arg.keyword is None or arg.keyword.value == "dtype":
-                dtype = N.DTYPES.get(self._qualify(arg.value) or "")
-                if dtype:
-                    return dtype
-        return None
 
     # ------------------------------------------------------------------ calls of the analysed source's own defs
     def call_function(self, function: Function, args: list[tuple[str | None, Value]], frame: Frame) -> Value:
@@ -748,52 +643,6 @@ class ModuleObserver:
         if key is not None:
             self.call_memo[key] = result
         return result
-
-    # ------------------------------------------------------------------ the loss call
-    def check_loss(
-        self, contract: LossContract, call: cst.Call, args: list[tuple[str | None, Value]], frame: Frame,
-        module_form: bool,
-    ) -> None:
-        if not frame.reporting or frame.inference or frame.env.get(_EVAL_MODE) is True:
-            return
-        inp = _argument(args, 0, (contract.input_keyword, "input"))
-        tgt = _argument(args, contract.target_position, (contract.target_keyword,)) if contract.target_position is not None else None
-        inp_t = inp if isinstance(inp, Tensor) else Tensor()
-        tgt_t = tgt if isinstance(tgt, Tensor) else Tensor()
-        observed = Observed(
-            input_kind=inp_t.kind, target_kind=tgt_t.kind,
-            input_dtype=inp_t.dtype, target_dtype=tgt_t.dtype,
-        )
-        loss_name = contract.module if module_form else contract.functional
-        for violation in judge(contract, observed):
-            rule = get_rule(violation.code)
-            if not rule.static or (self.enabled is not None and rule.code not in self.enabled):
-                continue
-            origin = (inp_t if violation.subject == "input" else tgt_t).origin
-            self.findings.append(self._finding(rule.code, rule.render(loss_name), call, origin))
-
-    def _finding(self, code: str, message: str, call: cst.Call, origin: Origin | None) -> Finding:
-        where = self.positions[call]
-        cell, line = self.locate(where.start.line)
-        _, end_line = self.locate(where.end.line)
-        related: tuple[Location, ...] = ()
-        if origin is not None:
-            message = f"{message} ({origin.what} at {origin.describe(self.path)})"
-            related = (Location(origin.path, origin.line, origin.column, origin.cell),)
-        return Finding(code, self.path, line, where.start.column + 1, end_line, where.end.column + 1,
-                       message, related, cell)
-
-    # ------------------------------------------------------------------ helpers
-    def _qualify(self, expr: cst.BaseExpression) -> str | None:
-        if not isinstance(expr, (cst.Name, cst.Attribute)):
-            return None
-        qualified = self.imports.qualify(expr)
-        return N.canonical(qualified) if qualified else None
-
-    def _origin(self, node: cst.CSTNode, what: str) -> Origin:
-        start = self.positions[node].start
-        cell, line = self.locate(start.line)
-        return Origin(self.path, line, start.column + 1, what, cell)
 
 
 # ---------------------------------------------------------------------- module-level helpers
@@ -840,16 +689,14 @@ def _bind_arguments(function: cst.FunctionDef, args: list[tuple[str | None, Valu
     return bound
 
 
-def _argument(args: list[tuple[str | None, Value]], position: int | None, keywords: tuple[str, ...]) -> Value:
-    for keyword, value in args:
-        if keyword in keywords:
-            return value
-    positional = [value for keyword, value in args if keyword is None]
-    if any(keyword == "*" for keyword, _ in args):
+def _combine_losses(left: Value, right: Value) -> Value:
+    """`loss_a + 0.1 * loss_b`: arithmetic on losses is still a loss, carrying what waits for `.backward()`."""
+    results = [value for value in (left, right) if isinstance(value, LossResult)]
+    if not results:
         return None
-    if position is not None and position < len(positional):
-        return positional[position]
-    return None
+    pending = tuple(dict.fromkeys(f for result in results for f in result.pending))
+    unreduced = tuple(dict.fromkeys(f for result in results for f in result.unreduced))
+    return LossResult(pending, unreduced)
 
 
 def _join_all(values: list[Value]) -> Value:
@@ -891,12 +738,6 @@ def _parallel_tuple(target: cst.BaseExpression, value: cst.BaseExpression) -> bo
         and len(target.elements) == len(value.elements)
         and not any(isinstance(e, cst.StarredElement) for e in (*target.elements, *value.elements))
     )
-
-
-def _looks_soft(expr: cst.BaseExpression) -> bool:
-    """True when the cast expression's names suggest a soft target (teacher_probs.float(), soft_labels.float())."""
-    text = cst.Module(body=[]).code_for_node(expr).lower()
-    return any(word in text for word in _SOFT_TARGET_WORDS)
 
 
 def _child_expressions(node: cst.CSTNode) -> list[cst.BaseExpression]:

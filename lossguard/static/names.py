@@ -96,3 +96,25 @@ def loss_function(qualified: str) -> LossContract | None:
     if qualified.startswith("torch.nn.functional."):
         return BY_FUNCTIONAL.get(qualified[len("torch.nn.functional."):])
     return None
+
+# Layers whose output is a sequence, rank 3: (batch, length, features) or (length, batch, features).
+RECURRENT_LAYERS = frozenset({"torch.nn.LSTM", "torch.nn.GRU", "torch.nn.RNN"})  # return (output, state)
+SEQUENCE_LAYERS = frozenset({
+    "torch.nn.TransformerEncoder", "torch.nn.TransformerDecoder", "torch.nn.Transformer",
+    "torch.nn.TransformerEncoderLayer", "torch.nn.TransformerDecoderLayer",
+})
+
+# Factories whose shape the size arguments give, and their default dtype.
+SIZED_FACTORIES = {
+    "torch.zeros": "float32", "torch.ones": "float32", "torch.rand": "float32", "torch.randn": "float32",
+    "torch.empty": "float32",
+}
+RANDINT = "torch.randint"
+
+# Operations that cut the autograd graph: their result cannot train anything.
+NONDIFF_FUNCTIONS = {"torch.argmax": "argmax", "torch.argmin": "argmin", "torch.round": "round"}
+NONDIFF_METHODS = {"argmax": "argmax", "argmin": "argmin", "round": "round"}
+
+LOG_FUNCTIONS = frozenset({"torch.log"})
+BACKWARD_CALLS = frozenset({"backward", "manual_backward"})  # loss.backward(), accelerator.backward(loss)
+REDUCING_METHODS = frozenset({"mean", "sum"})

@@ -7,7 +7,7 @@ function summaries can be memoised by their argument values.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from lossguard.contracts import Kind, LossContract
 
@@ -34,19 +34,53 @@ class Origin:
         return where if self.path == from_path else f"{self.path}:{where.replace('line ', '')}"
 
 
+Shape = tuple[int | None, ...]
+
+
 @dataclass(frozen=True)
 class Tensor:
+    """A tensor. `shape` None: rank unknown; a None inside: that size unknown.
+
+    `nondiff` names the operation that cut the autograd graph (argmax, round, a comparison, .item());
+    `over_batch` marks a softmax taken over dim 0; `classes_last` marks a Linear applied to a tensor of rank >= 3,
+    whose classes therefore sit in the last dimension.
+    """
+
     kind: Kind = Kind.UNKNOWN
     origin: Origin | None = None
     dtype: str | None = None
-    shape: tuple[int | None, ...] | None = None
+    shape: Shape | None = None
+    nondiff: str | None = None
+    over_batch: bool = False
+    classes_last: bool = False
 
 
 @dataclass(frozen=True)
 class Module:
-    """A layer or model: calling it returns `returns` (unknown when None)."""
+    """A layer or model: calling it returns `returns` (unknown when None).
 
-    returns: Tensor | None
+    `affine` marks a Linear layer: its output's shape follows its input's, `(..., affine_out)`.
+    """
+
+    returns: "Tensor | TupleValue | None"
+    affine_out: int | None = None
+    affine: bool = False
+
+
+@dataclass(frozen=True)
+class TupleValue:
+    """A tuple whose items are known one by one, e.g. what an LSTM returns: (output, (h, c))."""
+
+    items: tuple["Value", ...]
+
+
+@dataclass(frozen=True)
+class LossResult:
+    """The value a loss call returns. Findings that only matter if it is back-propagated wait in `pending`
+    (LG401: the input has no gradient; LG404: the loss is not reduced) until `.backward()` is called on it."""
+
+    pending: tuple[Any, ...] = ()
+    unreduced: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -61,6 +95,7 @@ class Loss:
     """An instance of a loss module, e.g. `criterion = nn.BCEWithLogitsLoss()`."""
 
     contract: LossContract
+    unreduced: bool = False  # built with reduction="none"
 
 
 @dataclass(frozen=True)
@@ -91,7 +126,7 @@ class ModuleRef:
     observer: "ModuleObserver"
 
 
-Value = Union[Tensor, Module, LayerList, Loss, Instance, ClassRef, Function, ModuleRef, None]
+Value = Union[Tensor, Module, LayerList, Loss, Instance, ClassRef, Function, ModuleRef, TupleValue, LossResult, None]
 
 
 def join(a: Value, b: Value) -> Value:
@@ -99,14 +134,22 @@ def join(a: Value, b: Value) -> Value:
     if a == b:
         return a
     if isinstance(a, Tensor) and isinstance(b, Tensor):
-        if a.kind is b.kind and a.kind is not Kind.UNKNOWN:
-            return Tensor(a.kind, a.origin, a.dtype if a.dtype == b.dtype else None,
-                          a.shape if a.shape == b.shape else None)
-        if a.dtype is not None and a.dtype == b.dtype:
-            return Tensor(dtype=a.dtype)
+        same_kind = a.kind is b.kind and a.kind is not Kind.UNKNOWN
+        joined = Tensor(
+            a.kind if same_kind else Kind.UNKNOWN, a.origin if same_kind else None,
+            a.dtype if a.dtype == b.dtype else None, a.shape if a.shape == b.shape else None,
+            a.nondiff if a.nondiff == b.nondiff else None, a.over_batch and b.over_batch,
+            a.classes_last and b.classes_last,
+        )
+        return joined if joined != Tensor() else None
     if isinstance(a, Module) and isinstance(b, Module):
         returns = join(a.returns, b.returns)
-        return Module(returns if isinstance(returns, Tensor) else None)
+        return Module(returns if isinstance(returns, (Tensor, TupleValue)) else None,
+                      a.affine_out if a.affine_out == b.affine_out else None, a.affine and b.affine)
+    if isinstance(a, TupleValue) and isinstance(b, TupleValue) and len(a.items) == len(b.items):
+        return TupleValue(tuple(join(x, y) for x, y in zip(a.items, b.items)))
+    if isinstance(a, LossResult) and isinstance(b, LossResult):
+        return LossResult(tuple(dict.fromkeys(a.pending + b.pending)), tuple(dict.fromkeys(a.unreduced + b.unreduced)))
     if isinstance(a, LayerList) and isinstance(b, LayerList):
         return LayerList(join(a.last, b.last))
     return None

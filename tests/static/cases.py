@@ -558,3 +558,282 @@ loss = F.cross_entropy(model(x), soft_labels.float())
 case("float-target-for-bce-is-fine", """
 loss = F.binary_cross_entropy_with_logits(model(x), y.float())
 """)
+
+# ---------------------------------------------------------------- LG105 logits into NLL
+case("logits-into-nll", """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(128, 10)
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+model = Net()
+loss = F.nll_loss(model(x), y)  # LG105
+""")
+case("logits-into-nll-twin", """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(128, 10)
+
+    def forward(self, x):
+        return F.log_softmax(self.fc(x), dim=1)
+
+
+model = Net()
+loss = F.nll_loss(model(x), y)
+""")
+
+# ---------------------------------------------------------------- LG107 other activations into logits losses
+case("sigmoid-into-cross-entropy", """
+model = nn.Sequential(nn.Linear(64, 10), nn.Sigmoid())
+loss = nn.CrossEntropyLoss()(model(x), y)  # LG107
+""")
+case("relu-head-into-cross-entropy", """
+model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10), nn.ReLU())
+loss = F.cross_entropy(model(x), y)  # LG107
+""")
+case("softmax-into-bce-with-logits", """
+scores = F.softmax(model(x), dim=-1)
+loss = F.binary_cross_entropy_with_logits(scores, y_multi)  # LG107
+""")
+case("relu-in-the-middle-is-fine", """
+model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+loss = F.cross_entropy(model(x), y)
+""")
+
+# ---------------------------------------------------------------- LG108 KL divergence
+case("kl-div-on-probabilities", """
+student = F.softmax(student_model(x) / T, dim=1)
+teacher = F.softmax(teacher_model(x) / T, dim=1)
+loss = F.kl_div(student, teacher, reduction="batchmean")  # LG108
+""")
+case("kl-div-on-log-probabilities", """
+student = F.log_softmax(student_model(x) / T, dim=1)
+teacher = F.softmax(teacher_model(x) / T, dim=1)
+loss = nn.KLDivLoss(reduction="batchmean")(student, teacher)
+""")
+
+# ---------------------------------------------------------------- LG109 single-unit cross-entropy
+case("single-unit-cross-entropy", """
+model = nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 1))
+loss = nn.CrossEntropyLoss()(model(x), y)  # LG109
+""")
+case("two-unit-cross-entropy", """
+model = nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 2))
+loss = nn.CrossEntropyLoss()(model(x), y)
+""")
+
+# ---------------------------------------------------------------- LG203 non-float BCE targets
+case("long-targets-into-bce-with-logits", """
+criterion = nn.BCEWithLogitsLoss()
+for x, y in loader:
+    loss = criterion(model(x), y.long())  # LG203
+""")
+case("int-tensor-target-into-bce", """
+y = torch.tensor(labels, dtype=torch.long)
+loss = F.binary_cross_entropy(torch.sigmoid(model(x)), y)  # LG203
+""")
+case("float-targets-into-bce-with-logits", """
+criterion = nn.BCEWithLogitsLoss()
+for x, y in loader:
+    loss = criterion(model(x), y.float())
+""")
+
+# ---------------------------------------------------------------- LG301 / LG302 shapes against a one-unit head
+case("mse-broadcast", """
+model = nn.Sequential(nn.Linear(13, 64), nn.ReLU(), nn.Linear(64, 1))
+for x, y in loader:
+    pred = model(x)
+    loss = F.mse_loss(pred, y.view(-1))  # LG301
+""")
+case("mse-shapes-match", """
+model = nn.Sequential(nn.Linear(13, 64), nn.ReLU(), nn.Linear(64, 1))
+for x, y in loader:
+    pred = model(x)
+    loss = F.mse_loss(pred, y.view(-1, 1))
+""")
+case("mse-squeezed-output", """
+model = nn.Sequential(nn.Linear(13, 64), nn.ReLU(), nn.Linear(64, 1))
+for x, y in loader:
+    pred = model(x).squeeze(1)
+    loss = nn.L1Loss()(pred, y.view(-1))
+""")
+case("bce-shape-mismatch", """
+model = nn.Sequential(nn.Linear(10, 1))
+target = torch.randint(0, 2, (32,)).float()
+loss = nn.BCEWithLogitsLoss()(model(torch.randn(32, 10)), target)  # LG302
+""")
+case("bce-shape-match", """
+model = nn.Sequential(nn.Linear(10, 1))
+target = torch.randint(0, 2, (32, 1)).float()
+loss = nn.BCEWithLogitsLoss()(model(torch.randn(32, 10)), target)
+""")
+
+# ---------------------------------------------------------------- LG303 column targets for cross-entropy
+case("column-target-cross-entropy", """
+model = nn.Sequential(nn.Linear(20, 5))
+loss = F.cross_entropy(model(x), y.view(-1, 1))  # LG303
+""")
+case("column-target-squeezed", """
+model = nn.Sequential(nn.Linear(20, 5))
+loss = F.cross_entropy(model(x), y.view(-1, 1).squeeze(1))
+""")
+
+# ---------------------------------------------------------------- LG304 class dim last
+case("lstm-tagger-class-dim-last", """
+class Tagger(nn.Module):
+    def __init__(self, vocab, tags):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, 64)
+        self.lstm = nn.LSTM(64, 128, batch_first=True)
+        self.out = nn.Linear(128, tags)
+
+    def forward(self, tokens):
+        hidden, _ = self.lstm(self.embed(tokens))
+        return self.out(hidden)
+
+
+model = Tagger(1000, 17)
+loss = F.cross_entropy(model(tokens), tags)  # LG304
+""")
+case("lstm-tagger-flattened", """
+class Tagger(nn.Module):
+    def __init__(self, vocab, tags):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, 64)
+        self.lstm = nn.LSTM(64, 128, batch_first=True)
+        self.out = nn.Linear(128, tags)
+
+    def forward(self, tokens):
+        hidden, _ = self.lstm(self.embed(tokens))
+        return self.out(hidden)
+
+
+model = Tagger(1000, 17)
+logits = model(tokens)
+loss = F.cross_entropy(logits.view(-1, 17), tags.view(-1))
+""")
+case("lstm-tagger-transposed", """
+lstm = nn.LSTM(64, 128, batch_first=True)
+head = nn.Linear(128, 17)
+output, (h, c) = lstm(embedded)
+logits = head(output)
+loss = F.cross_entropy(logits.transpose(1, 2), tags)
+""")
+case("lstm-last-step-is-2d", """
+lstm = nn.LSTM(64, 128, batch_first=True)
+head = nn.Linear(128, 5)
+output, _ = lstm(embedded)
+logits = head(output[:, -1])
+loss = F.cross_entropy(logits, labels)
+""")
+
+# ---------------------------------------------------------------- LG305 unbatched cross-entropy
+case("squeezed-logits-float-target-cross-entropy", """
+model = nn.Sequential(nn.Linear(10, 1))
+for x, y in loader:
+    logits = model(x).squeeze(1)
+    loss = F.cross_entropy(logits, y.float())  # LG305
+""")
+case("squeezed-logits-bce-with-logits", """
+model = nn.Sequential(nn.Linear(10, 1))
+for x, y in loader:
+    logits = model(x).squeeze(1)
+    loss = F.binary_cross_entropy_with_logits(logits, y.float())
+""")
+
+# ---------------------------------------------------------------- LG306 softmax over the batch
+case("log-softmax-over-batch", """
+log_probs = F.log_softmax(model(x), dim=0)
+loss = F.nll_loss(log_probs, y)  # LG306
+""")
+case("log-softmax-over-classes", """
+log_probs = F.log_softmax(model(x), dim=1)
+loss = F.nll_loss(log_probs, y)
+""")
+case("softmax-dim0-of-a-1d-vector", """
+logits = torch.randn(10)
+probs = F.softmax(logits, dim=0)
+action = torch.multinomial(probs, 1)
+""")
+
+# ---------------------------------------------------------------- LG401 non-differentiable prediction
+case("argmax-into-loss", """
+criterion = nn.MSELoss()
+for x, y in loader:
+    pred = model(x).argmax(dim=1).float()
+    loss = criterion(pred, y)  # LG401
+    loss.backward()
+""")
+case("threshold-into-loss", """
+for x, y in loader:
+    pred = (torch.sigmoid(model(x)) > 0.5).float()
+    loss = F.binary_cross_entropy(pred, y)  # LG401
+    optimizer.zero_grad()
+    (loss * 1.0).backward()
+""")
+case("argmax-metric-not-backpropagated", """
+for x, y in loader:
+    logits = model(x)
+    loss = F.cross_entropy(logits, y)
+    loss.backward()
+    error = F.l1_loss(logits.argmax(dim=1).float(), y.float())
+    print(error.item())
+""")
+
+# ---------------------------------------------------------------- LG402 loss class called with tensors
+case("loss-class-called-with-tensors", """
+loss = nn.CrossEntropyLoss(model(x), y)  # LG402
+""")
+case("loss-class-with-weight-tensor", """
+criterion = nn.CrossEntropyLoss(class_weights)
+loss = criterion(model(x), y)
+""")
+case("loss-class-with-literal-positional", """
+criterion = nn.BCELoss(None, True)
+loss = criterion(torch.sigmoid(model(x)), y)
+""")
+
+# ---------------------------------------------------------------- LG403 manual log of softmax / sigmoid
+case("log-of-softmax", """
+probs = F.softmax(model(x), dim=1)
+loss = F.nll_loss(torch.log(probs), y)  # LG403
+""")
+case("log-of-sigmoid-bce-by-hand", """
+p = torch.sigmoid(model(x))
+loss = -(y * p.log() + (1 - y) * torch.log(1 - p)).mean()  # LG403
+""")
+case("log-softmax-instead", """
+log_probs = F.log_softmax(model(x), dim=1)
+loss = F.nll_loss(log_probs, y)
+""")
+case("log-with-epsilon", """
+probs = F.softmax(model(x), dim=1)
+loss = F.nll_loss(torch.log(probs + 1e-8), y)
+""")
+
+# ---------------------------------------------------------------- LG404 unreduced loss to backward
+case("unreduced-loss-backward", """
+criterion = nn.BCEWithLogitsLoss(reduction="none")
+for x, y in loader:
+    loss = criterion(model(x), y)  # LG404
+    loss.backward()
+""")
+case("unreduced-loss-weighted-then-reduced", """
+criterion = nn.BCEWithLogitsLoss(reduction="none")
+for x, y, w in loader:
+    loss = criterion(model(x), y)
+    (loss * w).mean().backward()
+""")
+case("unreduced-functional-with-explicit-gradient", """
+loss = F.mse_loss(model(x), y, reduction="none")
+loss.backward(torch.ones_like(loss))
+""")
+case("unreduced-functional-backward", """
+loss = F.mse_loss(model(x), y, reduction="none")  # LG404
+accelerator.backward(loss)
+""")

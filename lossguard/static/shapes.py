@@ -1,0 +1,84 @@
+"""Shapes the source proves: literal sizes in factories and reshapes, and what squeeze/unsqueeze do to them.
+
+A shape is a tuple with one entry per dimension (None for a size that is not a literal); a shape of None means even
+the rank is unknown. Only what the literals prove is claimed.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import libcst as cst
+
+from lossguard.static.values import Shape
+
+
+def literal_int(expr: cst.BaseExpression) -> int | None:
+    if isinstance(expr, cst.Integer):
+        return int(expr.value.replace("_", ""), 0)
+    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus) and isinstance(expr.expression, cst.Integer):
+        return -int(expr.expression.value.replace("_", ""), 0)
+    return None
+
+
+def sizes(args: Sequence[cst.Arg]) -> Shape | None:
+    """The shape named by size arguments: `(n, 1)`, `n, 1`, `[n]`, `-1, C` (-1 and non-literals are unknown)."""
+    positional = [arg for arg in args if arg.keyword is None]
+    if any(arg.star for arg in positional) or not positional:
+        return None
+    elements: Sequence[cst.BaseExpression]
+    if len(positional) == 1 and isinstance(positional[0].value, (cst.Tuple, cst.List)):
+        items = positional[0].value.elements
+        if any(isinstance(item, cst.StarredElement) for item in items):
+            return None
+        elements = [item.value for item in items]
+    else:
+        elements = [arg.value for arg in positional]
+    shape: list[int | None] = []
+    for element in elements:
+        if isinstance(element, (cst.SimpleString, cst.Float, cst.Attribute)) and not _looks_like_size(element):
+            return None
+        value = literal_int(element)
+        shape.append(value if value is not None and value > 0 else None)
+    return tuple(shape)
+
+
+def _looks_like_size(expr: cst.BaseExpression) -> bool:
+    # `x.size(0)`-style attributes are sizes; `torch.float32` passed to .view(dtype) is not.
+    return isinstance(expr, cst.Attribute) and expr.attr.value in ("batch_size", "n", "size", "num_classes")
+
+
+def _axis(shape: Shape, dim: int) -> int | None:
+    index = dim + len(shape) if dim < 0 else dim
+    return index if 0 <= index < len(shape) else None
+
+
+def squeeze(shape: Shape | None, dim: int | None) -> Shape | None:
+    """`.squeeze(dim)`; `.squeeze()` with a known shape drops the dims known to be 1 (and keeps unknown ones)."""
+    if shape is None:
+        return None
+    if dim is None:
+        return tuple(size for size in shape if size != 1)
+    axis = _axis(shape, dim)
+    if axis is None:
+        return None
+    if shape[axis] == 1:
+        return shape[:axis] + shape[axis + 1:]
+    return shape if shape[axis] is not None else None
+
+
+def unsqueeze(shape: Shape | None, dim: int | None) -> Shape | None:
+    if shape is None or dim is None:
+        return None
+    index = dim + len(shape) + 1 if dim < 0 else dim
+    if not 0 <= index <= len(shape):
+        return None
+    return shape[:index] + (1,) + shape[index:]
+
+
+def flatten(shape: Shape | None, start_dim: int | None) -> Shape | None:
+    if start_dim in (None, 0):
+        return (None,)
+    if shape is None or start_dim is None or not 0 < start_dim < len(shape):
+        return (None,) * (start_dim + 1) if shape is None and start_dim == 1 else None
+    return shape[:start_dim] + (None,)
