@@ -94,7 +94,7 @@ def broadcast_regression(data: Dataset, epochs: int) -> History:
     """LG301: (n,) targets against the (n, 1) output: MSE broadcasts to (n, n), every output against every target."""
     model = nn.Sequential(nn.Linear(data.n_features, 1))
     criterion = nn.MSELoss()
-    target = data.labels
+    target = data.labels.flatten()  # a 1-D target, as raw values usually come
     trainer = Trainer(model, data)
     for _ in range(epochs):
         trainer.step(criterion(model(data.x), target))
