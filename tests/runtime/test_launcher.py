@@ -61,6 +61,6 @@ def test_torchrun_guards_every_worker_and_prints_a_finding_once_per_node(tmp_pat
     warnings_printed = [line for line in output.splitlines() if "LossGuardWarning: LG101" in line]
     assert len(warnings_printed) == 1, output[-3000:]
     assert "; rank 0)" in warnings_printed[0] or "; rank 1)" in warnings_printed[0]
-    summaries = [line for line in output.splitlines() if line.strip().startswith("lossguard (rank")]
-    assert sorted(line.split(")")[0].strip() for line in summaries) == ["lossguard (rank 0", "lossguard (rank 1"]
-    assert all("1 loss pitfall(s) seen" in line for line in summaries)
+    # Each worker prints its own summary; the workers share stderr, so their lines may interleave.
+    for rank in (0, 1):
+        assert output.count(f"lossguard (rank {rank}): 1 loss pitfall(s) seen") == 1, output[-3000:]
