@@ -12,10 +12,18 @@ from lossguard.findings import Finding, Location
 
 __version__ = "0.1.0"
 
-_RUNTIME_API = ("install", "uninstall", "guard", "findings", "LossGuardWarning", "LossGuardError")
+_RUNTIME_API = ("install", "uninstall", "guard", "LossGuardWarning", "LossGuardError")
 _STATIC_API = ("check_source", "check_paths", "CheckResult")
 
-__all__ = ["Finding", "Location", "__version__", *_STATIC_API, *_RUNTIME_API]
+__all__ = ["Finding", "Location", "__version__", "findings", *_STATIC_API, *_RUNTIME_API]
+
+
+def findings() -> list[Finding]:
+    """Every finding the runtime guard has recorded in this process (defined here, not lazily, because the
+    submodule `lossguard.findings` would otherwise shadow it)."""
+    from lossguard.runtime import api
+
+    return api.findings()
 
 
 def __getattr__(name: str) -> Any:

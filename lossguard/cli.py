@@ -75,7 +75,8 @@ def check(
     result = check_paths(list(paths) or ["."], enabled=enabled)
     for error in result.errors:
         click.echo(error, err=True)
-    output = render(result.findings, output_format, quiet=quiet, files_checked=result.files_checked)
+    output = render(result.findings, output_format, quiet=quiet, files_checked=result.files_checked,
+                    errors=len(result.errors))
     if output:
         click.echo(output)
     if result.errors:

@@ -210,3 +210,38 @@ def _stderr(result) -> str:
         return result.stderr
     except ValueError:
         return result.output
+
+
+def test_an_internal_error_is_one_line_and_the_rest_is_checked(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lossguard.static import flow
+
+    real_run = flow.ModuleObserver.run
+
+    def failing_run(self):
+        if self.path.endswith("good.py"):
+            raise AssertionError("simulated bug")
+        return real_run(self)
+
+    (project / "good.py").write_text(GOOD.replace("model = ", "criterion = nn.CrossEntropyLoss()\nmodel = "))
+    monkeypatch.setattr(flow.ModuleObserver, "run", failing_run)
+    result = run("check", str(project))
+    assert result.exit_code == 2
+    assert "good.py:1:1: error: internal error, please report it: AssertionError: simulated bug" in result.output
+    assert "LG101" in result.output and "Traceback" not in result.output
+
+
+def test_pathological_sources_neither_crash_nor_hang(tmp_path: Path) -> None:
+    # 3000 nested brackets overflow libcst's native parser on a default stack; 20000 chained operators make it
+    # run for minutes. Neither may crash the process or stop the other files from being checked.
+    deep = "import torch.nn as nn\nx = " + "(" * 3000 + "1" + ")" * 3000 + "\nnn.CrossEntropyLoss()\n"
+    chained = "import torch.nn as nn\ny = " + " + ".join(["a"] * 20000) + "\nnn.CrossEntropyLoss()\n"
+    (tmp_path / "deep.py").write_text(deep)
+    (tmp_path / "chained.py").write_text(chained)
+    (tmp_path / "bad.py").write_text(BAD)
+    done = subprocess.run([sys.executable, "-m", "lossguard", "check", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "LG101" in done.stdout
+    assert done.stderr.splitlines() == [
+        f"{tmp_path / 'chained.py'}:1:1: error: cannot parse: the code nests too deeply for Python's parser"
+    ]

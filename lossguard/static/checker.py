@@ -60,6 +60,8 @@ def check_paths(paths: list[str], enabled: frozenset[str] | None = None) -> Chec
             result.errors.append(f"{file}:1:1: error: cannot read: {error.strerror or error}")
         except RecursionError:
             result.errors.append(f"{file}:1:1: error: cannot check: the file nests too deeply")
+        except Exception as error:  # a bug of lossguard's must not stop the other files from being checked
+            result.errors.append(f"{file}:1:1: error: internal error, please report it: {type(error).__name__}: {error}")
     for key, observer in index.observers.items():
         if observer is not None and key in checked:
             result.findings.extend(observer.findings)

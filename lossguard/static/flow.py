@@ -576,6 +576,10 @@ class ModuleObserver(TorchSemantics):
             member = self.attribute_of(base.cls, method)
             if isinstance(member, Function) and member.owner is not None:
                 return self.call_function(member, [(None, base), *args], frame)
+            if member is None and method in N.MODULE_RETURNS_SELF:
+                if isinstance(func.value, cst.Name):
+                    self._method_side_effects(func.value.value, base, method, call, args, frame)
+                return base  # model = Net().to(device)
             return self.apply(member, call, args, frame)
         if isinstance(base, ModuleRef):
             return self.apply(base.observer.export(method), call, args, frame)
@@ -590,7 +594,9 @@ class ModuleObserver(TorchSemantics):
                     self.back_propagate(result, explicit_gradient=False, frame=frame)
                 return None
             return losses[0] if method == "scale" and len(args) == 1 else None  # scaler.scale(loss).backward()
-        if method in ("eval", "train") and not isinstance(base, Tensor):
+        if isinstance(base, (Module, Instance)):
+            return base if method in N.MODULE_RETURNS_SELF else None  # model = model.to(device)
+        if method in ("eval", "train"):
             return None
         return self.tensor_method(method, base, func.value, call, args, frame)
 

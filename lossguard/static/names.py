@@ -116,5 +116,15 @@ NONDIFF_FUNCTIONS = {"torch.argmax": "argmax", "torch.argmin": "argmin", "torch.
 NONDIFF_METHODS = {"argmax": "argmax", "argmin": "argmin", "round": "round"}
 
 LOG_FUNCTIONS = frozenset({"torch.log"})
+
+# Module methods that return the module itself, and wrappers whose call runs the wrapped model's forward.
+MODULE_RETURNS_SELF = frozenset({
+    "to", "cuda", "cpu", "double", "float", "half", "bfloat16", "train", "eval", "requires_grad_", "type",
+    "to_empty", "share_memory",
+})
+MODEL_WRAPPERS = frozenset({
+    "torch.nn.DataParallel", "torch.nn.parallel.DataParallel", "torch.nn.parallel.DistributedDataParallel",
+    "torch.nn.parallel.distributed.DistributedDataParallel", "torch.compile", "torch.jit.script",
+})
 BACKWARD_CALLS = frozenset({"backward", "manual_backward"})  # loss.backward(), accelerator.backward(loss)
 REDUCING_METHODS = frozenset({"mean", "sum"})

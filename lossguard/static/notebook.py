@@ -14,7 +14,8 @@ from lossguard.static.source import SourceError
 
 # Cell magics whose body is still Python; any other `%%magic` (bash, html, writefile, ...) is not Python at all.
 _PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "pypy", "python", "python3"})
-_LINE_MAGIC = re.compile(r"^(\s*)(%|!)")
+# `%magic`, `%%magic`, `!command`; not a continuation line starting with the `%` operator or with `!=`.
+_LINE_MAGIC = re.compile(r"^(\s*)(%{1,2}[A-Za-z_]|!(?!=))")
 _ASSIGNED_MAGIC = re.compile(r"^(\s*)[\w.\[\], ]+=\s*[%!]")
 _HELP = re.compile(r"^(\s*)[\w.]*\?\??\s*$|^(\s*)\?")
 

@@ -8,8 +8,11 @@ A module is parsed and interpreted at most once per run, whether it is checked, 
 
 from __future__ import annotations
 
+import ast
 import os
+import threading
 from pathlib import Path
+from typing import Callable
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -23,23 +26,58 @@ _ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 
 
 def parse(source: str) -> cst.Module:
-    """libcst's parse, with Python's own location and wording when the source is invalid."""
-    import ast
+    """libcst's parse of source that Python itself accepts, with Python's location and wording otherwise.
 
+    Python's own parser runs first: it is ~10x faster than libcst, its error messages are exact, and it rejects the
+    pathological inputs (thousands of nested brackets or chained operators) on which libcst's native parser
+    overflows the C stack or runs for minutes. libcst then runs on a thread with a large stack, so the deepest code
+    Python accepts cannot crash the process.
+    """
     try:
-        return cst.parse_module(source)
+        ast.parse(source)
+    except SyntaxError as error:
+        python_error: SourceError | None = SourceError(f"cannot parse: {error.msg}", error.lineno or 1, error.offset or 1)
+    except (RecursionError, MemoryError):
+        raise SourceError("cannot parse: the code nests too deeply for Python's parser") from None
+    except ValueError as error:  # e.g. source code containing null bytes
+        raise SourceError(f"cannot parse: {error}") from None
+    else:
+        python_error = None
+    try:
+        return _on_large_stack(cst.parse_module, source)
     except cst.ParserSyntaxError as error:
-        try:
-            ast.parse(source)
-        except SyntaxError as python_error:
-            raise SourceError(f"cannot parse: {python_error.msg}", python_error.lineno or 1,
-                              python_error.offset or 1) from None
-        except (ValueError, RecursionError, MemoryError):
-            pass
+        if python_error is not None:
+            raise python_error from None
         message = str(error.message).splitlines()[0] if error.message else "invalid syntax"
         raise SourceError(f"cannot parse: {message}", error.raw_line, error.raw_column + 1) from None
     except (RecursionError, ValueError) as error:
-        raise SourceError(f"cannot parse: {error}") from None
+        raise python_error or SourceError(f"cannot parse: {error}") from None
+
+
+_LARGE_STACK = 256 * 1024 * 1024
+
+
+def _on_large_stack(function: Callable[[str], cst.Module], source: str) -> cst.Module:
+    """Run `function(source)` on a thread whose stack is large enough for libcst's recursive native parser."""
+    outcome: list[object] = []
+
+    def target() -> None:
+        try:
+            outcome.append(function(source))
+        except BaseException as error:  # handed back to the caller's thread
+            outcome.append(error)
+
+    previous = threading.stack_size(_LARGE_STACK)
+    try:
+        worker = threading.Thread(target=target, name="lossguard-parse")
+        worker.start()
+    finally:
+        threading.stack_size(previous)
+    worker.join()
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result  # type: ignore[return-value]
 
 
 def project_root(directory: Path) -> Path:

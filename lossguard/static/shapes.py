@@ -58,7 +58,9 @@ def squeeze(shape: Shape | None, dim: int | None) -> Shape | None:
     if shape is None:
         return None
     if dim is None:
-        return tuple(size for size in shape if size != 1)
+        if any(size is None for size in shape[1:]):
+            return None  # an unknown size may be 1 and vanish too
+        return shape[:1] + tuple(size for size in shape[1:] if size != 1)
     axis = _axis(shape, dim)
     if axis is None:
         return None

@@ -32,6 +32,7 @@ Args = list[tuple["str | None", Value]]  # (keyword, or "*" for a starred argume
 
 # Names suggesting a float target is already a distribution (distillation, smoothing, mixup): never LG202.
 _SOFT_TARGET_WORDS = ("soft", "prob", "dist", "teacher", "smooth", "mix", "logit", "pred", "score", "weight")
+_SHAPE_RULES = frozenset({"LG109", "LG301", "LG302", "LG303", "LG304", "LG305"})
 _SHAPE_METHODS = frozenset({"view", "reshape", "squeeze", "unsqueeze", "flatten", "transpose", "permute", "t"})
 
 
@@ -76,6 +77,8 @@ class TorchSemantics:
             return Module(Tensor(shape=(None, None, None)))
         if name == N.SEQUENTIAL:
             return Module(self._sequential_output(call, args))
+        if name in N.MODEL_WRAPPERS:
+            return first if isinstance(first, (Module, Instance)) else None
         if name in N.ONE_HOT_FUNCTIONS:
             return Tensor(Kind.ONE_HOT, self._origin(call, "one-hot encoding"), "int64")
         if name in N.NONDIFF_FUNCTIONS:
@@ -265,7 +268,8 @@ class TorchSemantics:
                 if finding:
                     pending.append(finding)
                 continue
-            self._report(violation.code, get_rule(violation.code).render(loss_name), call, origin)
+            detail = _shapes_seen(inp_t, tgt_t) if violation.code in _SHAPE_RULES else ""
+            self._report(violation.code, get_rule(violation.code).render(loss_name), call, origin, detail)
         waiting_reduction: tuple[Finding, ...] = ()
         if unreduced:
             finding = self._make_finding("LG404", get_rule("LG404").render(loss_name), call, None)
@@ -296,8 +300,8 @@ class TorchSemantics:
             self.findings.extend(result.unreduced)
 
     # ------------------------------------------------------------------ findings
-    def _report(self, code: str, message: str, node: cst.CSTNode, origin: Origin | None) -> None:
-        finding = self._make_finding(code, message, node, origin)
+    def _report(self, code: str, message: str, node: cst.CSTNode, origin: Origin | None, detail: str = "") -> None:
+        finding = self._make_finding(code, message, node, origin, detail)
         if finding is not None:
             self.findings.append(finding)
 
@@ -310,11 +314,12 @@ class TorchSemantics:
         cell, line = self.locate(where.start.line)
         _, end_line = self.locate(where.end.line)
         related: tuple[Location, ...] = ()
+        notes = [detail] if detail else []
         if origin is not None:
-            message = f"{message} ({origin.what} at {origin.describe(self.path)})"
+            notes.insert(0, f"{origin.what} at {origin.describe(self.path)}")
             related = (Location(origin.path, origin.line, origin.column, origin.cell),)
-        elif detail:
-            message = f"{message} ({detail})"
+        if notes:
+            message = f"{message} ({'; '.join(notes)})"
         return Finding(code, self.path, line, where.start.column + 1, end_line, where.end.column + 1,
                        message, related, cell)
 
@@ -335,6 +340,18 @@ class TorchSemantics:
 def _recurrent_layer() -> Module:
     """LSTM/GRU/RNN: calling one returns (output, state), output of rank 3."""
     return Module(TupleValue((Tensor(shape=(None, None, None)), None)))
+
+
+def _shapes_seen(inp: Tensor, tgt: Tensor) -> str:
+    """`input (n, 1), target (n,)`: the shapes the source proves, `?` for a size it does not."""
+    def text(shape: tuple[int | None, ...] | None) -> str:
+        if shape is None:
+            return "of unknown shape"
+        sizes = ["n" if size is None and index == 0 else "?" if size is None else str(size)
+                 for index, size in enumerate(shape)]
+        return f"({sizes[0]},)" if len(sizes) == 1 else f"({', '.join(sizes)})"
+
+    return f"input {text(inp.shape)}, target {text(tgt.shape)}"
 
 
 def _tensor_or_none(tensor: Tensor) -> Tensor | None:
