@@ -61,9 +61,12 @@ class Recorder:
 
 
 class _Site:
-    __slots__ = ("calls", "hot_streak", "soft_seen")
+    """One call site's state; it holds its code object so that the id in its key cannot be reused."""
 
-    def __init__(self) -> None:
+    __slots__ = ("code", "calls", "hot_streak", "soft_seen")
+
+    def __init__(self, code: Any) -> None:
+        self.code = code
         self.calls = 0
         self.hot_streak = 0
         self.soft_seen = False
@@ -75,7 +78,7 @@ class Monitor:
     def __init__(self) -> None:
         self.recorders: list[Recorder] = []
         self.settings: Settings | None = None  # the innermost recorder's, None when none is active
-        self.sites: dict[tuple[Any, int], _Site] = {}
+        self.sites: dict[tuple[int, int], _Site] = {}
         self.verdicts: dict[tuple, tuple[Violation, ...]] = {}
         self.reported: set[tuple[str, int, int, str]] = set()
         self.internal_errors = 0
@@ -94,10 +97,11 @@ class Monitor:
         else:
             tgt = args[position] if len(args) > position else kwargs.get(contract.target_keyword)
         where = report.user_frame(caller)
-        site_key = (where.f_code, where.f_lasti) if where is not None else (None, 0)
+        code = where.f_code if where is not None else None
+        site_key = (id(code), where.f_lasti if where is not None else 0)  # by id: hashing code objects is slow
         site = self.sites.get(site_key)
-        if site is None:
-            site = self.sites.setdefault(site_key, _Site())
+        if site is None or site.code is not code:
+            site = self.sites[site_key] = _Site(code)
         site.calls += 1
         calls = site.calls
 

@@ -12,6 +12,7 @@ import sys
 import tempfile
 import warnings
 from types import FrameType
+from typing import Any
 
 import torch
 
@@ -22,7 +23,7 @@ _RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _LOSSGUARD_ENTRY_POINTS = tuple(
     os.path.join(os.path.dirname(os.path.abspath(lossguard.__file__)), name) for name in ("auto.py", "pytest_plugin.py")
 )
-_internal_code: dict[object, bool] = {}
+_internal_code: dict[int, tuple[Any, bool]] = {}  # id(code) -> (code, is torch's or ours)
 
 logger = logging.getLogger("lossguard")
 
@@ -43,22 +44,31 @@ class LossGuardError(ValueError):
 LossGuardWarning.__module__ = LossGuardError.__module__ = "lossguard"
 
 
-def _is_internal(frame: FrameType) -> bool:
-    code = frame.f_code
-    internal = _internal_code.get(code)
-    if internal is None:
-        filename = os.path.abspath(code.co_filename) if code.co_filename[:1] != "<" else code.co_filename
-        internal = filename.startswith((_TORCH_DIR, _RUNTIME_DIR)) or filename in _LOSSGUARD_ENTRY_POINTS
-        _internal_code[code] = internal
+def _classify(code: Any) -> bool:
+    """True for code of torch or of the guard itself; cached by id, with the code object kept alive so that its
+    id cannot be reused (hashing a code object hashes its whole bytecode: too slow for every loss call)."""
+    filename = os.path.abspath(code.co_filename) if code.co_filename[:1] != "<" else code.co_filename
+    internal = filename.startswith((_TORCH_DIR, _RUNTIME_DIR)) or filename in _LOSSGUARD_ENTRY_POINTS
+    _internal_code[id(code)] = (code, internal)
     return internal
 
 
 def user_frame(start: FrameType | None = None) -> FrameType | None:
-    """The first frame, walking outwards, whose code is neither torch's nor the guard's: the user's line."""
+    """The first frame, walking outwards, whose code is neither torch's nor the guard's: the user's line.
+
+    Runs on every loss call (the call site keys the sampling), so the walk is one inlined loop with one dict
+    lookup by id per frame.
+    """
     frame = start if start is not None else sys._getframe(1)
-    while frame is not None and _is_internal(frame):
+    internal = _internal_code
+    while frame is not None:
+        code = frame.f_code
+        entry = internal.get(id(code))
+        flag = entry[1] if entry is not None and entry[0] is code else _classify(code)
+        if not flag:
+            return frame
         frame = frame.f_back
-    return frame
+    return None
 
 
 def rank() -> int | None:
