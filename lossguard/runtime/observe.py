@@ -137,7 +137,7 @@ def check_values(contract: LossContract, inp: torch.Tensor, tgt: Any, input_kind
             _target_stats(contract, inp, tgt, args, kwargs, stats, readers)
         if not stats:
             return ValueFacts()
-        values = torch.stack([s.reshape(()).to(torch.float32) for s in stats]).tolist()
+        values = torch.stack([s.reshape(()).to(torch.float32) for s in stats]).tolist()  # the one host sync
     facts: dict[str, Any] = {}
     position = 0
     for width, read in readers:
@@ -159,7 +159,7 @@ def _input_stats(task: Task, inp: torch.Tensor, has_grad_fn: bool, stats: list, 
         # log-probabilities are never positive.
         # log-probabilities are never positive, probabilities never leave [0, 1].
         if task in (Task.LOG_MULTICLASS, Task.BINARY_PROBABILITIES):
-            stats += [inp.min(), inp.max()]
+            stats += list(torch.aminmax(inp))
 
             def read_range(v: list[float], facts: dict) -> None:
                 _read_logits(task, v[0], v[1], tolerance, facts)
@@ -168,14 +168,14 @@ def _input_stats(task: Task, inp: torch.Tensor, has_grad_fn: bool, stats: list, 
     x = inp.float()
     dim = _class_dim(task, x)
     rows = x.ndim >= 2 and x.shape[dim] >= 2
-    stats += [x.min(), x.max(), torch.tensor(float(x.numel()))]
+    count = x.numel()  # known on the host: no need to read it back
+    stats += list(torch.aminmax(x))
     if rows:
         stats += [(x.sum(dim) - 1).abs().max(), torch.logsumexp(x, dim).abs().max()]
-    else:
-        stats += [torch.tensor(float("inf")), torch.tensor(float("inf"))]
 
     def read_input(v: list[float], facts: dict) -> None:
-        low, high, count, sum_error, lse_error = v
+        low, high = v[0], v[1]
+        sum_error, lse_error = (v[2], v[3]) if rows else (float("inf"), float("inf"))
         if low >= 0 and sum_error <= tolerance:
             facts["input_kind"], facts["detail"] = Kind.DISTRIBUTION, "no grad_fn; rows sum to 1"
         elif high <= tolerance and lse_error <= tolerance:
@@ -185,7 +185,7 @@ def _input_stats(task: Task, inp: torch.Tensor, has_grad_fn: bool, stats: list, 
             facts["input_kind"], facts["detail"] = Kind.PROBABILITIES, "no grad_fn; all values in [0, 1]"
         else:
             _read_logits(task, low, high, tolerance, facts)
-    readers.append((5, read_input))
+    readers.append((4 if rows else 2, read_input))
 
 
 def _read_logits(task: Task, low: float, high: float, tolerance: float, facts: dict) -> None:
