@@ -58,21 +58,28 @@ def _split_codes(values: tuple[str, ...]) -> list[str]:
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings (errors still exit 2).")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the findings: no hints, no summary.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=str),
+              help="A pyproject.toml whose [tool.lossguard] to use (default: the nearest one above the current folder).")
 def check(
     paths: tuple[str, ...], select: tuple[str, ...], ignore: tuple[str, ...],
-    output_format: str, exit_zero: bool, quiet: bool,
+    output_format: str, exit_zero: bool, quiet: bool, config_path: str | None,
 ) -> None:
     """Check Python files and notebooks under PATHS (default: the current folder) for loss pitfalls."""
+    from pathlib import Path
+
+    from lossguard.config import ConfigError, load_config
     from lossguard.formats import render
     from lossguard.rules import select_codes
     from lossguard.static.checker import check_paths
 
     try:
-        enabled = select_codes(_split_codes(select), _split_codes(ignore))
-    except ValueError as error:
+        config = load_config(Path(config_path) if config_path else None)
+        enabled = select_codes(_split_codes(select) or list(config.select),
+                               _split_codes(ignore) or list(config.ignore))
+    except (ValueError, ConfigError) as error:
         raise click.UsageError(str(error)) from None
 
-    result = check_paths(list(paths) or ["."], enabled=enabled)
+    result = check_paths(list(paths) or ["."], enabled=enabled, config=config)
     for error in result.errors:
         click.echo(error, err=True)
     output = render(result.findings, output_format, quiet=quiet, files_checked=result.files_checked,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lossguard.config import Config
 from lossguard.contracts import prefilter_vocabulary
 from lossguard.findings import Finding, sort_findings
 from lossguard.static.discover import discover
@@ -42,9 +43,14 @@ def check_source(source: str, path: str = "<string>", enabled: frozenset[str] | 
     return sort_findings(observer.run())
 
 
-def check_paths(paths: list[str], enabled: frozenset[str] | None = None) -> CheckResult:
-    """Check every file under `paths`; unreadable or unparsable files become error lines, not exceptions."""
+def check_paths(paths: list[str], enabled: frozenset[str] | None = None, config: Config | None = None) -> CheckResult:
+    """Check every file under `paths`; unreadable or unparsable files become error lines, not exceptions.
+
+    `config` excludes files (named ones too, as pre-commit names them) and ignores codes per file.
+    """
+    config = config or Config()
     files, errors = discover(paths)
+    files = [file for file in files if not config.is_excluded(file)]
     result = CheckResult(errors=list(errors))
     checked = {Path(file).resolve(): file for file in files}
     index = ProjectIndex(set(checked), enabled)
@@ -64,6 +70,7 @@ def check_paths(paths: list[str], enabled: frozenset[str] | None = None) -> Chec
             result.errors.append(f"{file}:1:1: error: internal error, please report it: {type(error).__name__}: {error}")
     for key, observer in index.observers.items():
         if observer is not None and key in checked:
-            result.findings.extend(observer.findings)
+            ignored = config.ignored_codes(checked[key])
+            result.findings.extend(f for f in observer.findings if not any(f.code.startswith(c) for c in ignored))
     result.findings = sort_findings(result.findings)
     return result

@@ -60,8 +60,10 @@ class ModuleObserver(TorchSemantics):
         self, module: cst.Module, path: str, positions: Mapping[cst.CSTNode, CodeRange],
         enabled: frozenset[str] | None = None, *, reporting: bool = True,
         resolver: "Callable[[str, ModuleObserver], Value] | None" = None, locate: Locator = _no_cells,
+        lines: list[str] | None = None,
     ) -> None:
         self.module = module
+        self.lines = lines if lines is not None else []  # the source, for `# noqa` suppressions
         self.path = path
         self.positions = positions
         self.enabled = enabled

@@ -102,7 +102,8 @@ class ProjectIndex:
         module = parse(source)
         positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
         observer = ModuleObserver(module, display, positions, self.enabled,
-                                  reporting=key is None or key in self.checked, resolver=self.resolve, locate=locate)
+                                  reporting=key is None or key in self.checked, resolver=self.resolve, locate=locate,
+                                  lines=source.splitlines())
         observer.file = key  # type: ignore[attr-defined]
         if key is not None:
             self.observers[key] = observer

@@ -21,6 +21,7 @@ from lossguard.static import names as N
 from lossguard.static import shapes
 from lossguard.static.frame import Frame
 from lossguard.static.imports import ImportMap
+from lossguard.static.suppressions import is_suppressed
 from lossguard.static.values import (
     Instance, LayerList, Loss, LossResult, Module, Origin, Tensor, TupleValue, Value,
 )
@@ -43,6 +44,7 @@ class TorchSemantics:
     imports: ImportMap
     enabled: frozenset[str] | None
     findings: list[Finding]
+    lines: list[str]
     locate: Callable[[int], "tuple[int | None, int]"]
     eval: Callable[[cst.BaseExpression | None, Frame], Value]
     apply: Callable[[Value, cst.Call, Args, Frame], Value]
@@ -97,12 +99,13 @@ class TorchSemantics:
         return self.apply(self.resolve_import(qualified), call, args, frame)
 
     def _activation(self, kind: Kind, what: str, call: cst.Call, source: Value, dim_position: int) -> Tensor:
-        """An activation's output; a softmax over dim 0 of a tensor not proven 1-D normalises over the batch."""
+        """An activation's output. A softmax over dim 0 normalises over the batch only when the tensor is proven
+        batched (rank >= 2): per-sample code (vmap, RL policies) rightly takes it over dim 0 of a 1-D vector."""
         over_batch = False
         if kind in (Kind.DISTRIBUTION, Kind.LOG_DISTRIBUTION):
             dim = _argument_expr(call, dim_position, "dim")
             rank = source.shape if isinstance(source, Tensor) else None
-            over_batch = dim is not None and shapes.literal_int(dim) == 0 and not (rank is not None and len(rank) == 1)
+            over_batch = dim is not None and shapes.literal_int(dim) == 0 and rank is not None and len(rank) >= 2
         shape = source.shape if isinstance(source, Tensor) else None
         return Tensor(kind, self._origin(call, what), shape=shape, over_batch=over_batch)
 
@@ -311,6 +314,8 @@ class TorchSemantics:
         if not rule.static or (self.enabled is not None and code not in self.enabled):
             return None
         where = self.positions[node]
+        if is_suppressed(code, self.lines, where.start.line, where.end.line):
+            return None
         cell, line = self.locate(where.start.line)
         _, end_line = self.locate(where.end.line)
         related: tuple[Location, ...] = ()

@@ -748,8 +748,13 @@ for x, y in loader:
 
 # ---------------------------------------------------------------- LG306 softmax over the batch
 case("log-softmax-over-batch", """
+model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 5))
 log_probs = F.log_softmax(model(x), dim=0)
 loss = F.nll_loss(log_probs, y)  # LG306
+""")
+case("log-softmax-dim0-of-an-unknown-rank", """
+log_probs = F.log_softmax(policy(state), dim=0)
+loss = F.nll_loss(log_probs, action)
 """)
 case("log-softmax-over-classes", """
 log_probs = F.log_softmax(model(x), dim=1)
@@ -836,4 +841,12 @@ loss.backward(torch.ones_like(loss))
 case("unreduced-functional-backward", """
 loss = F.mse_loss(model(x), y, reduction="none")  # LG404
 accelerator.backward(loss)
+""")
+case("softmax-dim0-per-sample-under-vmap", """
+def per_sample_loss(logits, label):
+    return F.cross_entropy(logits.softmax(0), label)  # LG102
+""")
+case("log-softmax-dim0-of-a-batched-head", """
+head = nn.Linear(64, 10)
+loss = F.nll_loss(F.log_softmax(head(features), dim=0), labels)  # LG306
 """)

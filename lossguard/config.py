@@ -1,0 +1,116 @@
+"""`[tool.lossguard]` in pyproject.toml: which rules run, which files are skipped, per-file ignores.
+
+```toml
+[tool.lossguard]
+select = ["LG1", "LG2"]            # codes or prefixes; default: every rule
+ignore = ["LG103"]
+exclude = ["tests/fixtures/**", "legacy_*.py"]   # glob patterns, relative to the folder of pyproject.toml
+per-file-ignores = { "notebooks/*.ipynb" = ["LG401"] }
+```
+
+Command-line `--select`/`--ignore` replace the configured ones. The file is looked up from the current folder
+upwards; `--config PATH` names one explicitly.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python < 3.11 only
+    import tomli as tomllib
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path = Path(".")
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    per_file_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    source: str | None = None  # the pyproject.toml it came from
+
+    def _relative(self, path: str) -> str:
+        absolute = Path(path).resolve()
+        try:
+            return absolute.relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return Path(path).as_posix()
+
+    def is_excluded(self, path: str) -> bool:
+        relative = self._relative(path)
+        return any(_matches(relative, pattern) for pattern in self.exclude)
+
+    def ignored_codes(self, path: str) -> tuple[str, ...]:
+        relative = self._relative(path)
+        return tuple(code for pattern, codes in self.per_file_ignores.items() if _matches(relative, pattern)
+                     for code in codes)
+
+
+def _matches(relative: str, pattern: str) -> bool:
+    """Glob match on the path relative to the root, or on any trailing part of it (`*.ipynb`, `legacy/`)."""
+    pattern = pattern.rstrip("/")
+    if fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(relative, pattern + "/*"):
+        return True
+    parts = relative.split("/")
+    return any(fnmatch.fnmatch("/".join(parts[i:]), pattern) or fnmatch.fnmatch(part, pattern)
+               for i, part in enumerate(parts))
+
+
+def find_pyproject(start: Path) -> Path | None:
+    folder = start.resolve()
+    for candidate in (folder, *folder.parents):
+        if (candidate / "pyproject.toml").is_file():
+            return candidate / "pyproject.toml"
+    return None
+
+
+def load_config(path: Path | None = None, start: Path | None = None) -> Config:
+    """The `[tool.lossguard]` table of `path` (or of the nearest pyproject.toml above `start`); defaults if none."""
+    if path is None:
+        path = find_pyproject(start or Path(os.getcwd()))
+        if path is None:
+            return Config()
+    try:
+        with open(path, "rb") as handle:
+            document = tomllib.load(handle)
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    table = document.get("tool", {}).get("lossguard", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.lossguard] must be a table")
+    known = {"select", "ignore", "exclude", "per-file-ignores"}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(f"{path}: unknown [tool.lossguard] key {unknown[0]!r} (known: {', '.join(sorted(known))})")
+    per_file = table.get("per-file-ignores", {})
+    if not isinstance(per_file, dict):
+        raise ConfigError(f"{path}: per-file-ignores must be a table of pattern = [codes]")
+    return Config(
+        root=path.parent,
+        select=_strings(table, "select", path),
+        ignore=_strings(table, "ignore", path),
+        exclude=_strings(table, "exclude", path),
+        per_file_ignores={pattern: _strings(per_file, pattern, path) for pattern in per_file},
+        source=str(path),
+    )
+
+
+def _strings(table: dict, key: str, path: Path) -> tuple[str, ...]:
+    value = table.get(key, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{path}: {key} must be a list of strings")
+    return tuple(value)
