@@ -21,7 +21,6 @@ from lossguard.findings import Finding
 from lossguard.rules import get_rule
 
 
-
 def summary(findings: list[Finding], rank: int | None = None) -> str:
     """One line per rule: code, name, how many call sites, and the first location."""
     prefix = f"lossguard (rank {rank})" if rank is not None else "lossguard"
