@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Callable, Iterable, Mapping, Sequence
 
 import libcst as cst
-from libcst.metadata import CodeRange
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from lossguard.contracts import Kind
 from lossguard.findings import Finding
@@ -57,15 +57,14 @@ class ModuleObserver(TorchSemantics):
     """
 
     def __init__(
-        self, module: cst.Module, path: str, positions: Mapping[cst.CSTNode, CodeRange],
-        enabled: frozenset[str] | None = None, *, reporting: bool = True,
+        self, module: cst.Module, path: str, enabled: frozenset[str] | None = None, *, reporting: bool = True,
         resolver: "Callable[[str, ModuleObserver], Value] | None" = None, locate: Locator = _no_cells,
         lines: list[str] | None = None,
     ) -> None:
         self.module = module
         self.lines = lines if lines is not None else []  # the source, for `# noqa` suppressions
         self.path = path
-        self.positions = positions
+        self._positions: Mapping[cst.CSTNode, CodeRange] | None = None
         self.enabled = enabled
         self.reporting = reporting
         self.resolver = resolver
@@ -81,6 +80,13 @@ class ModuleObserver(TorchSemantics):
         self.classes: dict[cst.ClassDef, ClassInfo] = {}
         self.call_stack: list[cst.FunctionDef] = []
         self.call_memo: dict[tuple[object, ...], Value] = {}
+
+    @property
+    def positions(self) -> Mapping[cst.CSTNode, CodeRange]:
+        """Line and column of every node, computed on first need: only modules with a finding pay for them."""
+        if self._positions is None:
+            self._positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
+        return self._positions
 
     # ------------------------------------------------------------------ driver
     def run(self) -> list[Finding]:

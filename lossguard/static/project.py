@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Callable
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from lossguard.static.flow import ModuleObserver, _no_cells
 from lossguard.static.notebook import read_notebook
@@ -100,8 +99,7 @@ class ProjectIndex:
     # ------------------------------------------------------------------ observers
     def observer_for_source(self, source: str, display: str, key: Path | None, locate=_no_cells) -> ModuleObserver:
         module = parse(source)
-        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-        observer = ModuleObserver(module, display, positions, self.enabled,
+        observer = ModuleObserver(module, display, self.enabled,
                                   reporting=key is None or key in self.checked, resolver=self.resolve, locate=locate,
                                   lines=source.splitlines())
         observer.file = key  # type: ignore[attr-defined]

@@ -336,9 +336,7 @@ class TorchSemantics:
         return N.canonical(qualified) if qualified else None
 
     def _origin(self, node: cst.CSTNode, what: str) -> Origin:
-        start = self.positions[node].start
-        cell, line = self.locate(start.line)
-        return Origin(self.path, line, start.column + 1, what, cell)
+        return Origin(self, node, what)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------- helpers without state

@@ -20,13 +20,31 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Origin:
-    """Where a kind was established (the activation call, the layer, the one-hot builder)."""
+    """Where a kind was established (the activation call, the layer, the one-hot builder).
 
-    path: str
-    line: int
-    column: int
+    Holds the node and its module's observer; the line and column are computed only when a finding needs them,
+    because positions cost a pass over the whole tree and most modules have no finding at all.
+    """
+
+    observer: "ModuleObserver"
+    node: "cst.CSTNode"
     what: str  # "sigmoid", "Softmax layer", "one-hot encoding", ...
-    cell: int | None = None  # for notebooks: `line` is then the line inside that cell
+
+    @property
+    def path(self) -> str:
+        return self.observer.path
+
+    @property
+    def line(self) -> int:
+        return self.observer.locate(self.observer.positions[self.node].start.line)[1]
+
+    @property
+    def cell(self) -> int | None:
+        return self.observer.locate(self.observer.positions[self.node].start.line)[0]
+
+    @property
+    def column(self) -> int:
+        return self.observer.positions[self.node].start.column + 1
 
     def describe(self, from_path: str) -> str:
         """`line 12`, `cell 3, line 2`, or `models.py:12` when seen from another file."""
