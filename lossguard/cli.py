@@ -102,7 +102,7 @@ def rules() -> None:
 @main.command()
 @click.argument("code")
 def explain(code: str) -> None:
-    """Explain one rule (e.g. LG101): why it is wrong, how to fix it, and examples."""
+    """Explain one rule, such as LG101: why it is wrong, how to fix it, and examples."""
     try:
         rule = get_rule(code)
     except KeyError as error:
