@@ -347,3 +347,25 @@ def test_class_indices_are_checked_before_the_kernel_runs():
             F.cross_entropy(logits, y)
         y[0] = -100  # the default ignore_index
         F.cross_entropy(logits, y)
+
+
+def test_a_call_site_in_steady_state_is_judged_again_when_its_tensors_change(quiet):
+    # Past its value-checked first calls, a site reuses its verdict only while the metadata is the same: the
+    # first sigmoid output (a new producer) at a site that saw clean logits for 500 calls is still reported.
+    model = nn.Linear(D, 1)
+    x, y = torch.randn(N, D), torch.randint(0, 2, (N, 1)).float()
+    with lossguard.guard("log") as g:
+        for step in range(600):
+            logits = model(x)
+            batch = torch.sigmoid(logits) if step == 550 else logits
+            F.binary_cross_entropy_with_logits(batch, y)
+    assert [f.code for f in g.findings] == ["LG101"]
+
+
+def test_raise_policy_keeps_raising_from_the_steady_state_path():
+    logits = torch.randn(N, C, requires_grad=True)
+    labels = torch.randint(0, C, (N,))
+    with lossguard.guard("raise"):
+        for _ in range(300):
+            with pytest.raises(lossguard.LossGuardError, match="LG102"):
+                F.cross_entropy(logits.softmax(1), labels)
