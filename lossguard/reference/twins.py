@@ -20,7 +20,7 @@ from torch import nn
 
 from lossguard.reference import floors
 from lossguard.reference.data import Dataset
-from lossguard.reference.models import binary_target, regression_target
+from lossguard.reference.models import binary_target
 from lossguard.reference.training import History, Trainer
 
 
