@@ -55,7 +55,8 @@ def _split_codes(values: tuple[str, ...]) -> list[str]:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @click.option("--select", multiple=True, metavar="CODES", help="Only these codes or prefixes (LG101, LG1), comma-separated.")
 @click.option("--ignore", multiple=True, metavar="CODES", help="Skip these codes or prefixes, comma-separated.")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "sarif", "github"]), default="text",
+              show_default=True, help="sarif: GitHub code scanning and other dashboards; github: Actions annotations.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings (errors still exit 2).")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the findings: no hints, no summary.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=str),

@@ -245,3 +245,13 @@ def test_pathological_sources_neither_crash_nor_hang(tmp_path: Path) -> None:
     assert done.stderr.splitlines() == [
         f"{tmp_path / 'chained.py'}:1:1: error: cannot parse: the code nests too deeply for Python's parser"
     ]
+
+
+@pytest.mark.parametrize("output_format", ["sarif", "github"])
+def test_ci_formats_from_the_command_line(project: Path, output_format: str) -> None:
+    result = run("check", "--format", output_format, str(project))
+    assert result.exit_code == 1
+    if output_format == "sarif":
+        assert [r["ruleId"] for r in json.loads(result.output)["runs"][0]["results"]] == ["LG101", "LG201"]
+    else:
+        assert [line.split("title=")[1].split(" ")[0] for line in result.output.splitlines()] == ["LG101", "LG201"]
