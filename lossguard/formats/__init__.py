@@ -8,8 +8,6 @@ from lossguard.formats.json_format import render_json
 from lossguard.formats.sarif import render_sarif
 from lossguard.formats.text import render_text
 
-FORMATS = ("text", "json", "sarif", "github")
-
 
 def render(findings: list[Finding], output_format: str, *, quiet: bool = False, files_checked: int = 0,
            errors: int = 0) -> str:

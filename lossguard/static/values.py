@@ -6,7 +6,7 @@ function summaries can be memoised by their argument values.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Union
 
 from lossguard.contracts import Kind, LossContract
@@ -175,7 +175,3 @@ def join(a: Value, b: Value) -> Value:
 
 def join_envs(a: dict[str, Value], b: dict[str, Value]) -> dict[str, Value]:
     return {name: join(a.get(name), b.get(name)) for name in a.keys() | b.keys()}
-
-
-def with_kind(tensor: Tensor, kind: Kind) -> Tensor:
-    return replace(tensor, kind=kind)
