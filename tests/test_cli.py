@@ -255,3 +255,13 @@ def test_ci_formats_from_the_command_line(project: Path, output_format: str) -> 
         assert [r["ruleId"] for r in json.loads(result.output)["runs"][0]["results"]] == ["LG101", "LG201"]
     else:
         assert [line.split("title=")[1].split(" ")[0] for line in result.output.splitlines()] == ["LG101", "LG201"]
+
+
+@pytest.mark.parametrize("command", [["run", "train.py"], ["demo"]])
+def test_torch_commands_without_torch_say_how_to_install_it(command: list[str]) -> None:
+    # A pre-commit environment has only libcst and click: `import torch` fails there.
+    code = f"import sys; sys.modules['torch'] = None\nfrom lossguard.cli import main\nmain({command!r})\n"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "needs torch: install it with `pip install 'lossguard[torch]'`" in done.stderr
+    assert "Traceback" not in done.stderr

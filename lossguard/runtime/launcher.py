@@ -111,7 +111,12 @@ def run_command(module: str | None, policy: str | None, strict: bool, no_value_c
     if module is None and not program_args:
         raise click.UsageError("give a script to run, or -m MODULE")
     policy = policy or os.environ.get("LOSSGUARD_POLICY", "warn")
-    from lossguard.runtime import api, report
+    try:
+        from lossguard.runtime import api, report
+    except ImportError as error:
+        raise click.UsageError(
+            f"'lossguard run' needs {error.name or 'torch'}: install it with `pip install 'lossguard[torch]'`"
+        ) from None
 
     handle = api.install(policy, value_checks=not no_value_checks)
     _guard_spawned_workers(policy)
