@@ -92,16 +92,6 @@ def producer(tensor: torch.Tensor) -> tuple[Any, str | None]:
     return None, None
 
 
-def arguments(contract: LossContract, args: tuple, kwargs: dict) -> tuple[Any, Any]:
-    """The input and the target of one call, as passed (positional or keyword); None where absent."""
-    inp = args[0] if args else kwargs.get(contract.input_keyword)
-    position = contract.target_position
-    if position is None:
-        return inp, None
-    tgt = args[position] if len(args) > position else kwargs.get(contract.target_keyword)
-    return inp, tgt
-
-
 def ignore_index(args: tuple, kwargs: dict) -> int:
     """`ignore_index` of cross_entropy / nll_loss (5th positional parameter in both)."""
     if "ignore_index" in kwargs:

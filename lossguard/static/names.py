@@ -34,12 +34,10 @@ LINEAR_LAYERS = frozenset({"torch.nn.Linear", "torch.nn.LazyLinear", "torch.nn.B
 
 SEQUENTIAL = "torch.nn.Sequential"
 
-# Methods that move or reshape a tensor without changing what its values mean.
-PRESERVING_METHODS = frozenset({
-    "to", "cuda", "cpu", "contiguous", "clone", "detach", "view", "reshape", "view_as", "reshape_as",
-    "squeeze", "unsqueeze", "flatten", "permute", "transpose", "clamp", "clamp_", "clip", "type_as",
-    "float", "double", "half", "bfloat16",
-})
+# Methods that move or copy a tensor without changing what its values mean, its shape or its dtype (reshapes and
+# casts have their own handling; `view_as`/`reshape_as`/`type_as` take another tensor's shape or dtype).
+PRESERVING_METHODS = frozenset({"cuda", "cpu", "contiguous", "clone", "detach", "clamp", "clamp_", "clip"})
+TAKING_OTHERS_METADATA = frozenset({"view_as", "reshape_as", "type_as"})
 PRESERVING_FUNCTIONS = frozenset({
     "torch.squeeze", "torch.unsqueeze", "torch.flatten", "torch.reshape", "torch.clamp", "torch.clip",
     "torch.transpose", "torch.permute",

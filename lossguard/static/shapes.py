@@ -36,16 +36,16 @@ def sizes(args: Sequence[cst.Arg]) -> Shape | None:
         elements = [arg.value for arg in positional]
     shape: list[int | None] = []
     for element in elements:
-        if isinstance(element, (cst.SimpleString, cst.Float, cst.Attribute)) and not _looks_like_size(element):
-            return None
+        if isinstance(element, (cst.SimpleString, cst.Float)) or _is_dtype(element):
+            return None  # `.view(torch.float32)` reinterprets the dtype: no sizes here
         value = literal_int(element)
         shape.append(value if value is not None and value > 0 else None)
     return tuple(shape)
 
 
-def _looks_like_size(expr: cst.BaseExpression) -> bool:
-    # `x.size(0)`-style attributes are sizes; `torch.float32` passed to .view(dtype) is not.
-    return isinstance(expr, cst.Attribute) and expr.attr.value in ("batch_size", "n", "size", "num_classes")
+def _is_dtype(expr: cst.BaseExpression) -> bool:
+    return isinstance(expr, cst.Attribute) and expr.attr.value.startswith(
+        ("float", "int", "uint", "bfloat", "half", "double", "long", "short", "bool", "complex"))
 
 
 def _axis(shape: Shape, dim: int) -> int | None:

@@ -204,6 +204,8 @@ class TorchSemantics:
             return _tensor_or_none(_reshaped(tensor or Tensor(), method, call))
         if method in N.PRESERVING_METHODS and tensor is not None:
             return tensor
+        if method in N.TAKING_OTHERS_METADATA and tensor is not None:
+            return _tensor_or_none(replace(tensor, shape=None, dtype=None, classes_last=False))
         return None
 
     def _cast(self, base: Value, base_expr: cst.BaseExpression, dtype: str, call: cst.Call) -> Tensor:

@@ -113,3 +113,12 @@ def test_notebook_continuation_lines_starting_with_operators_are_not_magics(tmp_
 def test_shape_findings_say_which_shapes_the_source_proves() -> None:
     (finding,) = check_source(HEAD + "model = nn.Linear(4, 1)\nloss = F.mse_loss(model(x), y.view(-1))\n")
     assert finding.code == "LG301" and "input (n, 1), target (n,)" in finding.message
+
+
+def test_view_as_takes_the_other_tensors_shape() -> None:
+    # `pred.view_as(y)` has y's shape, whatever pred's was: no broadcast is provable from pred's (n, 1) head.
+    assert codes("""
+model = nn.Linear(13, 1)
+y = torch.randn(32)
+loss = F.mse_loss(model(x).view_as(y), y)
+""") == []
