@@ -32,6 +32,8 @@ def sizes(args: Sequence[cst.Arg]) -> Shape | None:
         if any(isinstance(item, cst.StarredElement) for item in items):
             return None
         elements = [item.value for item in items]
+    elif len(positional) == 1 and literal_int(positional[0].value) is None:
+        return None  # one non-literal argument may be a whole shape: `y.reshape(out.shape)`, `x.view(size)`
     else:
         elements = [arg.value for arg in positional]
     shape: list[int | None] = []

@@ -122,3 +122,15 @@ model = nn.Linear(13, 1)
 y = torch.randn(32)
 loss = F.mse_loss(model(x).view_as(y), y)
 """) == []
+
+
+def test_reshape_to_another_tensors_shape_is_not_one_dimensional() -> None:
+    # A textbook regression loop: `y.reshape(out.shape)` makes the shapes equal; one argument can be a whole shape.
+    assert codes("""
+net = nn.Sequential(nn.Linear(5, 1))
+loss = nn.MSELoss(reduction="none")
+for X, y in data_iter:
+    out = net(X)
+    y = y.reshape(out.shape)
+    loss(out, y).mean().backward()
+""") == []
