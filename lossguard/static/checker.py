@@ -40,7 +40,8 @@ def check_source(source: str, path: str = "<string>", enabled: frozenset[str] | 
     key = Path(path).resolve() if Path(path).is_file() else None
     index = ProjectIndex({key} if key else set(), enabled)
     observer = index.observer_for_source(source, path, key)
-    return sort_findings(observer.run())
+    index.analyse(observer)
+    return sort_findings(observer.findings)
 
 
 def check_paths(paths: list[str], enabled: frozenset[str] | None = None, config: Config | None = None) -> CheckResult:
@@ -59,7 +60,7 @@ def check_paths(paths: list[str], enabled: frozenset[str] | None = None, config:
         try:
             if not may_call_a_loss(Path(file).read_bytes()):
                 continue
-            index.observer_for_file(Path(file), display=file).run()
+            index.analyse(index.observer_for_file(Path(file), display=file))
         except SourceError as error:
             result.errors.append(error.located(file))
         except OSError as error:

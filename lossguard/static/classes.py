@@ -1,14 +1,16 @@
 """ClassInfo: a class of the analysed source, with the facts the observer derives from it lazily.
 
-A model's summary comes from its class: the layers `__init__` stores on `self` and what `forward` returns in
-training mode. Both are computed on first use by the observer and cached here.
+A model's summary comes from its class and the instance at hand: the attributes `__init__` (and the helper methods
+it calls) stores on `self`, class-level attributes (`loss_cls = nn.BCEWithLogitsLoss`), and what `forward` returns
+in training mode for that instance. Record classes (dataclasses, `typing.NamedTuple`) get their fields in order.
 """
 
 from __future__ import annotations
 
+import ast
 from typing import TYPE_CHECKING, Any
 
-import libcst as cst
+from lossguard.static.syntax import FunctionNode, decorator_names, dotted
 
 if TYPE_CHECKING:
     from lossguard.static.flow import ModuleObserver
@@ -19,54 +21,94 @@ _UNSET: Any = object()
 class ClassInfo:
     """Identity-hashed, so abstract values can refer to it."""
 
-    def __init__(self, node: cst.ClassDef, observer: "ModuleObserver") -> None:
+    def __init__(self, node: ast.ClassDef, observer: "ModuleObserver") -> None:
         self.node = node
-        self.name = node.name.value
+        self.name = node.name
         self.observer = observer
-        self.methods: dict[str, cst.FunctionDef] = {
-            stmt.name.value: stmt for stmt in node.body.body if isinstance(stmt, cst.FunctionDef)
+        self.methods: dict[str, ast.AST] = {
+            stmt.name: stmt for stmt in node.body if isinstance(stmt, FunctionNode)
         }
-        self.local_bases: list[ClassInfo] = []  # filled by the observer once all classes are known
-        self.attributes: Any = _UNSET  # dict[str, Value] after __init__ has been analysed
-        self.forward_returns: Any = _UNSET  # Value after forward has been analysed
-        self.attributes_set_elsewhere = _attributes_assigned_outside_init(self.methods)
+        self.bases: Any = _UNSET  # list[ClassInfo], resolved by the observer on first need
+        self.class_attributes: Any = _UNSET  # dict[str, Value] of the class body's assignments
+        self.default_instance: Any = _UNSET  # Instance after __init__ with unknown arguments
+        base_names = {dotted(base) or "" for base in node.bases}
+        self.is_record = ("dataclass" in decorator_names(node)
+                          or any(name.rsplit(".", 1)[-1] == "NamedTuple" for name in base_names))
+        self.record_fields = [
+            stmt.target.id for stmt in node.body
+            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)
+        ] if self.is_record else []
 
-    def find_method(self, name: str) -> tuple[cst.FunctionDef, ClassInfo] | None:
-        """The method `name` of this class or of its local bases (depth first, like a simple MRO)."""
-        if name in self.methods:
-            return self.methods[name], self
-        for base in self.local_bases:
-            found = base.find_method(name)
-            if found:
-                return found
+    def mro(self) -> list["ClassInfo"]:
+        """This class and its project bases, depth first (like a simple MRO), each once."""
+        seen: list[ClassInfo] = []
+        stack: list[ClassInfo] = [self]
+        while stack:
+            cls = stack.pop(0)
+            if cls in seen:
+                continue
+            seen.append(cls)
+            if cls.bases is _UNSET:
+                cls.observer.resolve_bases_of(cls)
+            stack[0:0] = list(cls.bases)
+        return seen
+
+    def find_method(self, name: str, after: "ClassInfo | None" = None) -> tuple[ast.AST, "ClassInfo"] | None:
+        """The method `name` of this class or of its project bases; with `after`, start past that class."""
+        order = self.mro()
+        if after is not None and after in order:
+            order = order[order.index(after) + 1:]
+        for cls in order:
+            if name in cls.methods:
+                return cls.methods[name], cls
         return None
 
     def __repr__(self) -> str:
         return f"ClassInfo({self.name})"
 
 
-def _attributes_assigned_outside_init(methods: dict[str, cst.FunctionDef]) -> frozenset[str]:
-    """Names X of `self.X = ...` in methods other than `__init__`: their value at a later call is not known."""
+def attributes_set_outside_init(cls: ClassInfo) -> frozenset[str]:
+    """Names X of `self.X = ...` in methods that `__init__` does not call (directly or through other methods of
+    `self`), across the class and its project bases: their value at a later call is not known unless the call that
+    sets them is seen. Assignments in helpers that `__init__` calls (`self.build_model()`) are part of `__init__`."""
+    methods: dict[str, ast.AST] = {}
+    for klass in reversed(cls.mro()):
+        methods.update(klass.methods)
+    reached: set[str] = set()
+    frontier = ["__init__"]
+    while frontier:
+        name = frontier.pop()
+        if name in reached or name not in methods:
+            continue
+        reached.add(name)
+        frontier.extend(_self_calls(methods[name]))
     names: set[str] = set()
-
-    class Collector(cst.CSTVisitor):
-        def _target(self, target: cst.BaseExpression) -> None:
-            if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == "self":
-                names.add(target.attr.value)
-            elif isinstance(target, (cst.Tuple, cst.List)):
-                for element in target.elements:
-                    self._target(element.value)
-
-        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-            self._target(node.target)
-
-        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-            self._target(node.target)
-
-        def visit_AugAssign(self, node: cst.AugAssign) -> None:
-            self._target(node.target)
-
     for name, method in methods.items():
-        if name != "__init__":
-            method.visit(Collector())
+        if name not in reached:
+            names |= _self_assignments(method)
+    return frozenset(names)
+
+
+def _self_calls(method: ast.AST) -> frozenset[str]:
+    return frozenset(
+        node.func.attr for node in ast.walk(method)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name) and node.func.value.id == "self"
+    )
+
+
+def _self_assignments(method: ast.AST) -> frozenset[str]:
+    names: set[str] = set()
+    for node in ast.walk(method):
+        targets: list[ast.AST] = []
+        if isinstance(node, ast.Assign):
+            targets = list(node.targets)
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+            targets = [node.target]
+        while targets:
+            target = targets.pop()
+            if isinstance(target, (ast.Tuple, ast.List)):
+                targets.extend(target.elts)
+            elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
+                names.add(target.attr)
     return frozenset(names)

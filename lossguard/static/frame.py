@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from lossguard.static.values import Value
 
 if TYPE_CHECKING:
+    from lossguard.findings import Location
     from lossguard.static.classes import ClassInfo
 
 EVAL_MODE = "<eval-mode>"  # pseudo-variable: True after `model.eval()` in the current function
@@ -15,18 +16,43 @@ EVAL_MODE = "<eval-mode>"  # pseudo-variable: True after `model.eval()` in the c
 
 @dataclass
 class Frame:
+    """`reporting`: findings made here are kept (False while learning a summary or a loop's first pass).
+    `evaluation`: the code runs for evaluation (no_grad, model.eval(), validation_step): loss contracts are still
+    judged, with a message that says so, but nothing here trains. `inference_branch`: an `if not self.training:`
+    branch, whose returns are not what the model returns in training. `sink`: where findings go (the checked
+    file's list, also for code of another module it calls into); `via`: the call site in the checked file that
+    led into another module. `assumes_defaults`: a branch was decided by an argparse default."""
+
     env: dict[str, Value]
     reporting: bool
-    inference: bool = False
+    sink: list[Any] | None = None
+    sink_id: int = 0
+    evaluation: bool = False
+    inference_branch: bool = False
     closure: Mapping[str, Value] = field(default_factory=dict)
     owner: "ClassInfo | None" = None
-    analysing_init: "ClassInfo | None" = None
     returns: list[Value] = field(default_factory=list)
     loop_nesting: int = 0
+    block_nesting: int = 0
     is_module: bool = False
     function_name: str = ""
+    self_name: str | None = None  # the first parameter of a method: `self`
+    via: "Location | None" = None
+    assumes_defaults: bool = False
+    defer_contracts: bool = False  # a test file: contract findings wait for `.backward()`
+
+    @property
+    def in_evaluation(self) -> bool:
+        return self.evaluation or self.env.get(EVAL_MODE) is True
 
     @property
     def on_training_path(self) -> bool:
-        """Findings are reported only where training happens: not under no_grad, not after model.eval()."""
-        return self.reporting and not self.inference and self.env.get(EVAL_MODE) is not True
+        """Findings that need back-propagation (LG401, LG404) are reported only where training happens."""
+        return self.reporting and not self.in_evaluation
+
+    def child(self, **changes: Any) -> "Frame":
+        """A frame for a comprehension or lambda body: same state, own environment."""
+        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        values.update(env=dict(self.env), returns=[])
+        values.update(changes)
+        return Frame(**values)

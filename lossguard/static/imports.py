@@ -1,79 +1,53 @@
 """Import aliases of a module, and the qualified name of an expression through them.
 
-Cheaper and, for this job, more precise than libcst's QualifiedNameProvider: one pass over the import statements
-gives `tnn -> torch.nn`, `BCE -> torch.nn.BCEWithLogitsLoss`, `functional -> torch.nn.functional`, and dotted
-expressions are resolved by walking their attributes.
+Cheaper and, for this job, more precise than a scope analysis: one pass over the import statements gives
+`tnn -> torch.nn`, `BCE -> torch.nn.BCEWithLogitsLoss`, `functional -> torch.nn.functional`, and dotted
+expressions are resolved by walking their attributes. `from models import *` is remembered as a star module:
+names not bound otherwise are looked up there (see the observer's `lookup`).
 """
 
 from __future__ import annotations
 
-import libcst as cst
+import ast
+from typing import Iterable
 
-
-def _dotted(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        base = _dotted(node.value)
-        return f"{base}.{node.attr.value}" if base else None
-    return None
+from lossguard.static.syntax import dotted
 
 
 class ImportMap:
     """Local name -> fully qualified name, from every import statement of a module (relative ones keep their dots)."""
 
-    def __init__(self, module: cst.Module) -> None:
+    def __init__(self, statements: Iterable[ast.Import | ast.ImportFrom]) -> None:
         self.aliases: dict[str, str] = {}
-        for node in _import_statements(module):
+        self.star_modules: list[str] = []
+        for node in statements:
             self._add(node)
 
-    def _add(self, node: cst.Import | cst.ImportFrom) -> None:
-        if isinstance(node, cst.Import):
+    def _add(self, node: ast.Import | ast.ImportFrom) -> None:
+        if isinstance(node, ast.Import):
             for alias in node.names:
-                full = _dotted(alias.name)
-                if full is None:
-                    continue
-                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                    self.aliases[alias.asname.name.value] = full
+                if alias.asname:
+                    self.aliases[alias.asname] = alias.name
                 else:
-                    top = full.split(".", 1)[0]
+                    top = alias.name.split(".", 1)[0]
                     self.aliases.setdefault(top, top)
             return
-        if isinstance(node.names, cst.ImportStar):
-            return
-        base = "." * len(node.relative) + (_dotted(node.module) or "" if node.module else "")
+        base = "." * node.level + (node.module or "")
         for alias in node.names:
-            name = _dotted(alias.name)
-            if name is None:
+            if alias.name == "*":
+                if base not in self.star_modules:
+                    self.star_modules.append(base)
                 continue
-            local = alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name) else name
             joiner = "" if base.endswith(".") or not base else "."
-            self.aliases[local] = f"{base}{joiner}{name}"
+            self.aliases[alias.asname or alias.name] = f"{base}{joiner}{alias.name}"
 
-    def qualify(self, node: cst.BaseExpression) -> str | None:
+    def qualify(self, node: ast.AST) -> str | None:
         """`F.softmax` -> `torch.nn.functional.softmax` when F is imported; None for anything not from an import."""
-        dotted = _dotted(node)
-        if dotted is None:
+        name = dotted(node)
+        if name is None:
             return None
-        head, _, rest = dotted.partition(".")
+        head, _, rest = name.partition(".")
         full = self.aliases.get(head)
         if full is None:
             return None
         return f"{full}.{rest}" if rest else full
-
-
-def _import_statements(module: cst.Module) -> list[cst.Import | cst.ImportFrom]:
-    found: list[cst.Import | cst.ImportFrom] = []
-
-    class Collector(cst.CSTVisitor):
-        def visit_Import(self, node: cst.Import) -> None:
-            found.append(node)
-
-        def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-            found.append(node)
-
-        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
-            return any(isinstance(s, (cst.Import, cst.ImportFrom)) for s in node.body)
-
-    module.visit(Collector())
-    return found

@@ -123,6 +123,30 @@ MODULE_RETURNS_SELF = frozenset({
 MODEL_WRAPPERS = frozenset({
     "torch.nn.DataParallel", "torch.nn.parallel.DataParallel", "torch.nn.parallel.DistributedDataParallel",
     "torch.nn.parallel.distributed.DistributedDataParallel", "torch.compile", "torch.jit.script",
+    # quantization and pruning preparation return the same model, with observers or masks added
+    "torch.quantization.prepare", "torch.quantization.prepare_qat", "torch.ao.quantization.prepare",
+    "torch.ao.quantization.prepare_qat", "torch.quantization.fuse_modules", "torch.ao.quantization.fuse_modules",
+    "torch.nn.SyncBatchNorm.convert_sync_batchnorm",
 })
 BACKWARD_CALLS = frozenset({"backward", "manual_backward"})  # loss.backward(), accelerator.backward(loss)
 REDUCING_METHODS = frozenset({"mean", "sum"})
+
+# Factories of record types: calling what they return makes a record with these fields.
+RECORD_FACTORIES = frozenset({"collections.namedtuple", "typing.NamedTuple"})
+ARGUMENT_PARSER = "argparse.ArgumentParser"
+
+
+def is_known(qualified: str) -> bool:
+    """True for a torch name the observer models (what `from torch.nn import *` may bring into a module)."""
+    return (loss_module(qualified) is not None or loss_function(qualified) is not None
+            or qualified in ACTIVATION_FUNCTIONS or qualified in ACTIVATION_LAYERS or qualified in LINEAR_LAYERS
+            or qualified == SEQUENTIAL or qualified in RECURRENT_LAYERS or qualified in SEQUENCE_LAYERS
+            or qualified in ONE_HOT_FUNCTIONS or qualified in MODEL_WRAPPERS)
+
+# Import roots that are never the project's own code: no file lookup for them.
+EXTERNAL_ROOTS = frozenset({
+    "torch", "numpy", "np", "pandas", "scipy", "sklearn", "torchvision", "torchaudio", "torchtext", "keras",
+    "tensorflow", "jax", "transformers", "pytorch_lightning", "lightning", "os", "sys", "math", "random",
+    "collections", "typing", "functools", "itertools", "dataclasses", "pathlib", "json", "time", "logging",
+    "argparse", "timm", "tqdm", "matplotlib", "PIL", "cv2", "yaml", "wandb", "re", "copy", "abc", "enum",
+})

@@ -6,47 +6,39 @@ the rank is unknown. Only what the literals prove is claimed.
 
 from __future__ import annotations
 
+import ast
 from typing import Sequence
 
-import libcst as cst
-
+from lossguard.static.syntax import literal_int
 from lossguard.static.values import Shape
 
-
-def literal_int(expr: cst.BaseExpression) -> int | None:
-    if isinstance(expr, cst.Integer):
-        return int(expr.value.replace("_", ""), 0)
-    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus) and isinstance(expr.expression, cst.Integer):
-        return -int(expr.expression.value.replace("_", ""), 0)
-    return None
+__all__ = ["flatten", "literal_int", "sizes", "squeeze", "unsqueeze"]
 
 
-def sizes(args: Sequence[cst.Arg]) -> Shape | None:
+def sizes(args: Sequence[ast.expr]) -> Shape | None:
     """The shape named by size arguments: `(n, 1)`, `n, 1`, `[n]`, `-1, C` (-1 and non-literals are unknown)."""
-    positional = [arg for arg in args if arg.keyword is None]
-    if any(arg.star for arg in positional) or not positional:
+    if not args or any(isinstance(arg, ast.Starred) for arg in args):
         return None
-    elements: Sequence[cst.BaseExpression]
-    if len(positional) == 1 and isinstance(positional[0].value, (cst.Tuple, cst.List)):
-        items = positional[0].value.elements
-        if any(isinstance(item, cst.StarredElement) for item in items):
+    elements: Sequence[ast.expr]
+    if len(args) == 1 and isinstance(args[0], (ast.Tuple, ast.List)):
+        elements = args[0].elts
+        if any(isinstance(item, ast.Starred) for item in elements):
             return None
-        elements = [item.value for item in items]
-    elif len(positional) == 1 and literal_int(positional[0].value) is None:
+    elif len(args) == 1 and literal_int(args[0]) is None:
         return None  # one non-literal argument may be a whole shape: `y.reshape(out.shape)`, `x.view(size)`
     else:
-        elements = [arg.value for arg in positional]
+        elements = args
     shape: list[int | None] = []
     for element in elements:
-        if isinstance(element, (cst.SimpleString, cst.Float)) or _is_dtype(element):
+        if (isinstance(element, ast.Constant) and not isinstance(element.value, int)) or _is_dtype(element):
             return None  # `.view(torch.float32)` reinterprets the dtype: no sizes here
         value = literal_int(element)
         shape.append(value if value is not None and value > 0 else None)
     return tuple(shape)
 
 
-def _is_dtype(expr: cst.BaseExpression) -> bool:
-    return isinstance(expr, cst.Attribute) and expr.attr.value.startswith(
+def _is_dtype(expr: ast.expr) -> bool:
+    return isinstance(expr, ast.Attribute) and expr.attr.startswith(
         ("float", "int", "uint", "bfloat", "half", "double", "long", "short", "bool", "complex"))
 
 

@@ -1,34 +1,41 @@
 """Abstract values: what the static observer knows about a Python value at one point of a program.
 
 `None` means unknown. Every value class is frozen and hashable, so environments can be compared and joined, and
-function summaries can be memoised by their argument values.
+function summaries can be memoised by their argument values. Every value is bounded in size (`MAX_ITEMS` entries
+in a container or an object, `MAX_CHOICES` alternatives, `MAX_DEPTH` levels of nesting): what would grow past a
+bound becomes unknown, so no input can make one value, or the work of comparing two, large.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Union
+import ast
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Iterable, Union
 
 from lossguard.contracts import Kind, LossContract
 
 if TYPE_CHECKING:
-    import libcst as cst
-
     from lossguard.static.classes import ClassInfo
     from lossguard.static.flow import ModuleObserver
+
+MAX_ITEMS = 64
+MAX_CHOICES = 4
+MAX_DEPTH = 5
 
 
 @dataclass(frozen=True)
 class Origin:
-    """Where a kind was established (the activation call, the layer, the one-hot builder).
-
-    Holds the node and its module's observer; the line and column are computed only when a finding needs them,
-    because positions cost a pass over the whole tree and most modules have no finding at all.
-    """
+    """Where a kind was established (the activation call, the layer, the one-hot builder)."""
 
     observer: "ModuleObserver"
-    node: "cst.CSTNode"
+    node: ast.AST
     what: str  # "sigmoid", "Softmax layer", "one-hot encoding", ...
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Origin) and self.node is other.node and self.what == other.what
+
+    def __hash__(self) -> int:
+        return hash((id(self.node), self.what))
 
     @property
     def path(self) -> str:
@@ -36,15 +43,15 @@ class Origin:
 
     @property
     def line(self) -> int:
-        return self.observer.locate(self.observer.positions[self.node].start.line)[1]
+        return self.observer.locate(self.node.lineno)[1]  # type: ignore[attr-defined]
 
     @property
     def cell(self) -> int | None:
-        return self.observer.locate(self.observer.positions[self.node].start.line)[0]
+        return self.observer.locate(self.node.lineno)[0]  # type: ignore[attr-defined]
 
     @property
     def column(self) -> int:
-        return self.observer.positions[self.node].start.column + 1
+        return self.observer.column_of(self.node.lineno, self.node.col_offset) + 1  # type: ignore[attr-defined]
 
     def describe(self, from_path: str) -> str:
         """`line 12`, `cell 3, line 2`, or `models.py:12` when seen from another file."""
@@ -75,37 +82,96 @@ class Tensor:
 
 @dataclass(frozen=True)
 class Module:
-    """A layer or model: calling it returns `returns` (unknown when None).
+    """A layer or model of torch: calling it returns `returns` (unknown when None).
 
     `affine` marks a Linear layer: its output's shape follows its input's, `(..., affine_out)`.
     """
 
-    returns: "Tensor | TupleValue | None"
+    returns: "Value"
     affine_out: int | None = None
     affine: bool = False
 
 
 @dataclass(frozen=True)
 class TupleValue:
-    """A tuple whose items are known one by one, e.g. what an LSTM returns: (output, (h, c))."""
+    """A tuple or list whose items are known one by one: what an LSTM returns, `[logits, probs]`, `(x, y)`."""
 
     items: tuple["Value", ...]
+    is_list: bool = False
+
+
+@dataclass(frozen=True)
+class LayerList:
+    """A list of unknown length whose last element is known (layers assembled for `nn.Sequential(*layers)`)."""
+
+    last: "Value"
+
+
+@dataclass(frozen=True)
+class DictValue:
+    """A dict with constant keys: `{"logits": out, "probs": torch.sigmoid(out)}`, a registry of loss classes."""
+
+    items: tuple[tuple[Any, "Value"], ...]
+
+    def get(self, key: Any) -> "Value":
+        for name, value in self.items:
+            if name == key:
+                return value
+        return None
+
+    def with_item(self, key: Any, value: "Value") -> "DictValue | None":
+        items = tuple((k, v) for k, v in self.items if k != key) + ((key, value),)
+        return DictValue(items) if len(items) <= MAX_ITEMS else None
+
+
+@dataclass(frozen=True)
+class Record:
+    """A plain record with named fields in order: an argparse namespace, a namedtuple made by `namedtuple()`.
+
+    `from_defaults`: the fields are command-line defaults, so what they decide holds "with the default
+    configuration".
+    """
+
+    fields: tuple[tuple[str, "Value"], ...]
+    from_defaults: bool = False
+
+    def get(self, name: str) -> "Value":
+        for key, value in self.fields:
+            if key == name:
+                return value
+        return None
+
+
+@dataclass(frozen=True)
+class RecordType:
+    """`namedtuple("Out", ["logits", "probs"])`: calling it makes a Record with these field names."""
+
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ArgParser:
+    """An `argparse.ArgumentParser` and the defaults of the options added to it so far."""
+
+    defaults: tuple[tuple[str, "Value"], ...] = ()
+
+
+@dataclass(frozen=True)
+class Const:
+    """A Python constant (str, int, float, bool, None). `from_default`: an argparse default, not a fixed value."""
+
+    value: Any
+    from_default: bool = False
 
 
 @dataclass(frozen=True)
 class LossResult:
     """The value a loss call returns. Findings that only matter if it is back-propagated wait in `pending`
-    (LG401: the input has no gradient; LG404: the loss is not reduced) until `.backward()` is called on it."""
+    (LG401: the input has no gradient; LG404: the loss is not reduced; contract findings of a test file's loss)
+    until `.backward()` is called on it."""
 
     pending: tuple[Any, ...] = ()
     unreduced: tuple[Any, ...] = ()
-
-
-@dataclass(frozen=True)
-class LayerList:
-    """A list of layers being assembled for `nn.Sequential(*layers)`; only its last element matters."""
-
-    last: "Value"
 
 
 @dataclass(frozen=True)
@@ -117,10 +183,37 @@ class Loss:
 
 
 @dataclass(frozen=True)
+class ExternalRef:
+    """A name imported from outside the project, fully qualified: `torch.nn.CrossEntropyLoss`, `argparse`.
+
+    Calling it is what PyTorch's semantics say (torch_semantics.py); anything else outside the project is unknown.
+    """
+
+    name: str
+
+
+@dataclass(frozen=True)
 class Instance:
-    """An instance of a class defined in the analysed source (a model, a LightningModule, a trainer)."""
+    """An instance of a class defined in the analysed source (a model, a trainer, a dataclass record).
+
+    `fields` holds what is known of its attributes: a name mapped to None was assigned something unknown (it
+    shadows the class attribute); an absent name was never assigned, so the class attribute or method applies.
+    """
 
     cls: "ClassInfo"
+    fields: tuple[tuple[str, "Value"], ...] = ()
+
+    def field(self, name: str) -> tuple[bool, "Value"]:
+        for key, value in self.fields:
+            if key == name:
+                return True, value
+        return False, None
+
+    def with_field(self, name: str, value: "Value") -> "Instance | None":
+        fields = tuple((k, v) for k, v in self.fields if k != name) + ((name, value),)
+        if len(fields) > MAX_ITEMS or depth(value) >= MAX_DEPTH:
+            fields = tuple((k, v) for k, v in self.fields if k != name) + ((name, None),)
+        return Instance(self.cls, fields)
 
 
 @dataclass(frozen=True)
@@ -129,12 +222,28 @@ class ClassRef:
 
 
 @dataclass(frozen=True)
-class Function:
-    """A `def` of the analysed source; `observer` is the module that defines it, `owner` its class if a method."""
+class SuperRef:
+    """`super()` inside a method of `cls`: attribute lookups start after `cls` in the bases, with `self` bound."""
 
-    node: "cst.FunctionDef"
+    cls: "ClassInfo"
+    self_value: "Value"
+
+
+@dataclass(frozen=True)
+class Function:
+    """A `def` (or lambda) of the analysed source; `observer` is its module, `owner` its class if a method."""
+
+    node: ast.AST
     observer: "ModuleObserver"
     owner: "ClassInfo | None" = None
+    bound: "Value" = None  # the instance of a bound method: `fn = self.compute_loss`
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Function) and self.node is other.node and self.owner is other.owner
+                and self.bound == other.bound)
+
+    def __hash__(self) -> int:
+        return hash((id(self.node), id(self.owner)))
 
 
 @dataclass(frozen=True)
@@ -143,14 +252,56 @@ class ModuleRef:
 
     observer: "ModuleObserver"
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ModuleRef) and self.observer is other.observer
 
-Value = Union[Tensor, Module, LayerList, Loss, Instance, ClassRef, Function, ModuleRef, TupleValue, LossResult, None]
+    def __hash__(self) -> int:
+        return id(self.observer)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of a few known values, where branches disagree on an object (two candidate models, two losses).
+
+    Calling it calls each; only what every alternative agrees on survives (see the interpreter's `apply`).
+    """
+
+    options: tuple["Value", ...]
+
+
+Value = Union[
+    Tensor, Module, LayerList, Loss, Instance, ClassRef, SuperRef, Function, ModuleRef, TupleValue, DictValue,
+    Record, RecordType, ArgParser, Const, LossResult, ExternalRef, Choice, None,
+]
+
+_CHOOSABLE = (Module, Loss, Instance, ClassRef, Function, ExternalRef, ModuleRef)
+
+
+def depth(value: Value) -> int:
+    """How deeply containers and objects nest inside `value` (a tensor or a constant is 0)."""
+    if isinstance(value, TupleValue):
+        return 1 + max((depth(item) for item in value.items), default=0)
+    if isinstance(value, DictValue):
+        return 1 + max((depth(item) for _, item in value.items), default=0)
+    if isinstance(value, (Instance, Record)):
+        return 1 + max((depth(item) for _, item in value.fields), default=0)
+    if isinstance(value, Choice):
+        return max((depth(item) for item in value.options), default=0)
+    return 0
+
+
+def bounded(value: Value) -> Value:
+    """`value`, or unknown when it is past the size bounds."""
+    return None if depth(value) > MAX_DEPTH else value
 
 
 def join(a: Value, b: Value) -> Value:
-    """What is known after two paths meet: equal values stay; tensors of the same kind keep the first origin."""
+    """What is known after two paths meet: equal values stay; tensors of the same kind keep the first origin;
+    objects of one class keep the attributes both paths agree on; different objects become a bounded Choice."""
     if a == b:
         return a
+    if a is None or b is None:
+        return None
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         same_kind = a.kind is b.kind and a.kind is not Kind.UNKNOWN
         joined = Tensor(
@@ -161,17 +312,92 @@ def join(a: Value, b: Value) -> Value:
         )
         return joined if joined != Tensor() else None
     if isinstance(a, Module) and isinstance(b, Module):
-        returns = join(a.returns, b.returns)
-        return Module(returns if isinstance(returns, (Tensor, TupleValue)) else None,
-                      a.affine_out if a.affine_out == b.affine_out else None, a.affine and b.affine)
-    if isinstance(a, TupleValue) and isinstance(b, TupleValue) and len(a.items) == len(b.items):
-        return TupleValue(tuple(join(x, y) for x, y in zip(a.items, b.items)))
-    if isinstance(a, LossResult) and isinstance(b, LossResult):
-        return LossResult(tuple(dict.fromkeys(a.pending + b.pending)), tuple(dict.fromkeys(a.unreduced + b.unreduced)))
+        return Module(join(a.returns, b.returns), a.affine_out if a.affine_out == b.affine_out else None,
+                      a.affine and b.affine)
+    if isinstance(a, TupleValue) and isinstance(b, TupleValue):
+        if len(a.items) == len(b.items):
+            return TupleValue(tuple(join(x, y) for x, y in zip(a.items, b.items)), a.is_list and b.is_list)
+        if a.is_list and b.is_list and a.items and b.items:
+            return LayerList(join(a.items[-1], b.items[-1]))
+        return None
+    if isinstance(a, (TupleValue, LayerList)) and isinstance(b, (TupleValue, LayerList)):
+        last_a = a.last if isinstance(a, LayerList) else (a.items[-1] if a.items and a.is_list else None)
+        last_b = b.last if isinstance(b, LayerList) else (b.items[-1] if b.items and b.is_list else None)
+        return LayerList(join(last_a, last_b)) if last_a is not None and last_b is not None else None
     if isinstance(a, LayerList) and isinstance(b, LayerList):
         return LayerList(join(a.last, b.last))
-    return None
+    if isinstance(a, LossResult) and isinstance(b, LossResult):
+        return LossResult(tuple(dict.fromkeys(a.pending + b.pending)), tuple(dict.fromkeys(a.unreduced + b.unreduced)))
+    if isinstance(a, Instance) and isinstance(b, Instance) and a.cls is b.cls:
+        return Instance(a.cls, _join_fields(a.fields, b.fields))
+    if isinstance(a, DictValue) and isinstance(b, DictValue):
+        keys_b = dict(b.items)
+        return DictValue(tuple((k, join(v, keys_b[k])) for k, v in a.items if k in keys_b))
+    if isinstance(a, Record) and isinstance(b, Record) and [k for k, _ in a.fields] == [k for k, _ in b.fields]:
+        return Record(tuple((k, join(v, w)) for (k, v), (_, w) in zip(a.fields, b.fields)),
+                      a.from_defaults or b.from_defaults)
+    return _choice(a, b)
+
+
+def _join_fields(a: tuple[tuple[str, Value], ...], b: tuple[tuple[str, Value], ...]) -> tuple[tuple[str, Value], ...]:
+    """Attributes after two paths: both assigned -> joined; assigned on one path only -> unknown."""
+    in_b = dict(b)
+    joined = [(k, join(v, in_b[k]) if k in in_b else None) for k, v in a]
+    in_a = dict(a)
+    joined += [(k, None) for k, _ in b if k not in in_a]
+    return tuple(joined)
+
+
+def _choice(a: Value, b: Value) -> Value:
+    options = [*_options(a), *_options(b)]
+    if not all(isinstance(option, _CHOOSABLE) for option in options):
+        return None
+    unique = tuple(dict.fromkeys(options))
+    return Choice(unique) if len(unique) <= MAX_CHOICES else None
+
+
+def _options(value: Value) -> Iterable[Value]:
+    return value.options if isinstance(value, Choice) else (value,)
 
 
 def join_envs(a: dict[str, Value], b: dict[str, Value]) -> dict[str, Value]:
     return {name: join(a.get(name), b.get(name)) for name in a.keys() | b.keys()}
+
+
+def join_all(values: Iterable[Value]) -> Value:
+    result: Value = None
+    first = True
+    for value in values:
+        result = value if first else join(result, value)
+        first = False
+    return result
+
+
+def truth(value: Value) -> bool | None:
+    """Whether a value is truthy, when that is known (None, constants, objects that are never falsy)."""
+    if isinstance(value, Const):
+        return bool(value.value)
+    if isinstance(value, (Loss, Module, Instance, ClassRef, Function, ExternalRef, Choice)):
+        return True
+    return None
+
+
+def is_none(value: Value) -> bool | None:
+    """Whether a value is `None` (the Python constant), when that is known."""
+    if isinstance(value, Const):
+        return value.value is None
+    if value is None:
+        return None
+    return False
+
+
+def from_default(value: Value) -> bool:
+    return isinstance(value, Const) and value.from_default
+
+
+__all__ = [
+    "ArgParser", "Choice", "ClassRef", "Const", "DictValue", "ExternalRef", "Function", "Instance", "LayerList",
+    "Loss", "LossResult", "Module", "ModuleRef", "Origin", "Record", "RecordType", "Shape", "SuperRef", "Tensor",
+    "TupleValue", "Value", "bounded", "depth", "from_default", "is_none", "join", "join_all", "join_envs", "replace",
+    "truth",
+]

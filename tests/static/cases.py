@@ -267,7 +267,7 @@ class LitModel(pl.LightningModule):
 
     def validation_step(self, batch, batch_idx):
         x, y = batch
-        return self.loss_fn(self(x), y)
+        return self.loss_fn(self(x), y)  # LG102
 """)
 case("lightning-training-step-twin", """
 import pytorch_lightning as pl
@@ -346,19 +346,19 @@ model.eval()
 with torch.no_grad():
     for x, y in val_loader:
         out = torch.sigmoid(model(x))
-        val_loss = criterion(out, y)
+        val_loss = criterion(out, y)  # LG101
 """)
 case("inference-mode-block", """
 with torch.inference_mode():
     probs = F.softmax(model(x), dim=1)
-    loss = F.cross_entropy(probs, y)
+    loss = F.cross_entropy(probs, y)  # LG102
 """)
 case("no-grad-decorator", """
 @torch.no_grad()
 def evaluate(model, loader):
     for x, y in loader:
         probs = torch.softmax(model(x), dim=1)
-        total += F.cross_entropy(probs, y).item()
+        total += F.cross_entropy(probs, y).item()  # LG102
 """)
 case("branches-disagree", """
 out = model(x)
@@ -499,7 +499,7 @@ case("eval-mode-after-training", """
 criterion = nn.CrossEntropyLoss()
 model.eval()
 probs = torch.softmax(model(x), dim=1)
-test_loss = criterion(probs, y)
+test_loss = criterion(probs, y)  # LG102
 """)
 
 # ---------------------------------------------------------------- targets

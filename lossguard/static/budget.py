@@ -1,0 +1,32 @@
+"""The work budget of one checked file: what keeps the analysis linear in the size of the code.
+
+The interpreter's own walk is linear: every statement of the module and of each function is read once (twice in
+a loop, up to a fixed loop nesting). What can multiply work is re-reading a function's body for each call site
+with the arguments of that call (the summaries that make trainers, setters and helper functions visible). Each
+re-read spends from this budget, sized from the checked file; when it is spent, calls are no longer re-read: their
+result is unknown, which silences findings and never makes one up.
+"""
+
+from __future__ import annotations
+
+BASE_STEPS = 20_000
+STEPS_PER_NODE = 4
+
+
+class Budget:
+    def __init__(self, steps: int = BASE_STEPS) -> None:
+        self.left = steps
+        self.spent = 0
+
+    @classmethod
+    def for_module(cls, node_count: int) -> "Budget":
+        """A budget proportional to the checked module's syntax tree, with a floor for small files."""
+        return cls(BASE_STEPS + STEPS_PER_NODE * node_count)
+
+    def spend(self, steps: int = 1) -> None:
+        self.left -= steps
+        self.spent += steps
+
+    @property
+    def exhausted(self) -> bool:
+        return self.left <= 0

@@ -1,0 +1,370 @@
+"""Statements: how the observer walks a block, binds names and joins what branches, loops and handlers leave.
+
+A mixin of ModuleObserver (flow.py). Branches decided by a known condition (`if loss is None:` with a known
+argument, `if args.loss == "ce":` with an argparse default) run alone; others run on copies of the environment
+that are joined afterwards, keeping the facts both agree on. A loop body is read twice (what one iteration
+leaves for the next is joined in), up to a fixed nesting, and only while the work budget lasts.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING, Callable, Sequence
+
+from lossguard.static.frame import EVAL_MODE, Frame
+from lossguard.static.syntax import FunctionNode, assigned_names, terminates
+from lossguard.static.values import (
+    DictValue, Function, Instance, LayerList, LossResult, Record, TupleValue, Value, join, join_all, join_envs,
+)
+
+if TYPE_CHECKING:
+    from lossguard.static.budget import Budget
+
+MAX_LOOP_NESTING = 4
+MAX_BLOCK_NESTING = 40
+_TRY_STAR = getattr(ast, "TryStar", ast.Try)
+
+
+class Statements:
+    budget: "Budget"
+    closures: dict[ast.AST, dict[str, Value]]
+    eval: Callable[[ast.AST | None, Frame], Value]
+    condition: Callable[[ast.AST, Frame], "bool | None"]
+    is_no_grad: Callable[[ast.AST], bool]
+    back_propagate: Callable[..., None]
+    class_ref: Callable[[ast.ClassDef], Value]
+    globals_env: dict[str, Value]
+
+    def exec_block(self, statements: Sequence[ast.stmt], frame: Frame) -> None:
+        frame.block_nesting += 1
+        try:
+            if frame.block_nesting > MAX_BLOCK_NESTING:  # deeper than real code nests: what it binds is unknown
+                for statement in statements:
+                    for name in assigned_names(statement):
+                        frame.env[name] = None
+                return
+            for statement in statements:
+                self.budget.spend(1)
+                self.exec_statement(statement, frame)
+        finally:
+            frame.block_nesting -= 1
+
+    def exec_statement(self, stmt: ast.stmt, frame: Frame) -> None:
+        if isinstance(stmt, ast.Assign):
+            self.exec_assign(stmt, frame)
+        elif isinstance(stmt, ast.AnnAssign):
+            if stmt.value is not None:
+                self.bind(stmt.target, self.eval(stmt.value, frame), frame)
+        elif isinstance(stmt, ast.AugAssign):
+            self.exec_augassign(stmt, frame)
+        elif isinstance(stmt, ast.Expr):
+            self.eval(stmt.value, frame)
+        elif isinstance(stmt, ast.Return):
+            self.exec_return(stmt, frame)
+        elif isinstance(stmt, ast.If):
+            self.exec_if(stmt, frame)
+        elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
+            self.exec_loop(stmt, frame)
+        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+            self.exec_with(stmt, frame)
+        elif isinstance(stmt, (ast.Try, _TRY_STAR)):
+            self.exec_try(stmt, frame)
+        elif isinstance(stmt, FunctionNode):
+            for decorator in stmt.decorator_list:
+                self.eval(decorator, frame)
+            frame.env[stmt.name] = Function(stmt, self, None)  # type: ignore[arg-type]
+            if not frame.is_module:
+                self.closures[stmt] = {**frame.closure, **frame.env}
+        elif isinstance(stmt, ast.ClassDef):
+            for decorator in stmt.decorator_list:
+                self.eval(decorator, frame)
+            frame.env[stmt.name] = self.class_ref(stmt)
+        elif isinstance(stmt, ast.Match):
+            self.exec_match(stmt, frame)
+        elif isinstance(stmt, ast.Delete):
+            for target in stmt.targets:
+                if isinstance(target, ast.Name):
+                    frame.env[target.id] = None
+        elif isinstance(stmt, (ast.Raise, ast.Assert)):
+            for child in ast.iter_child_nodes(stmt):
+                self.eval(child, frame)
+
+    # ------------------------------------------------------------------ assignments
+    def exec_assign(self, node: ast.Assign, frame: Frame) -> None:
+        target, value = node.targets[0], node.value
+        if len(node.targets) == 1 and _parallel_tuple(target, value):
+            assert isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List))
+            values = [self.eval(element, frame) for element in value.elts]
+            for element, element_value in zip(target.elts, values):
+                self.bind(element, element_value, frame)
+            return
+        result = self.eval(value, frame)
+        for each in node.targets:
+            self.bind(each, result, frame)
+
+    def exec_augassign(self, node: ast.AugAssign, frame: Frame) -> None:
+        value = self.eval(node.value, frame)
+        current = self.eval(node.target, frame)
+        if isinstance(node.op, ast.Add):
+            if isinstance(current, (TupleValue, LayerList)) and isinstance(value, (TupleValue, LayerList)):
+                self.bind(node.target, _concatenate(current, value), frame)
+                return
+            if isinstance(current, LossResult) or isinstance(value, LossResult):
+                self.bind(node.target, _combine_losses(current, value), frame)
+                return
+        self.bind(node.target, _combine_losses(current, value), frame)
+
+    def bind(self, target: ast.AST, value: Value, frame: Frame) -> None:
+        """Assign `value` to a target: a name, an unpacking, an object's attribute, a dict's or list's item."""
+        if isinstance(target, ast.Name):
+            frame.env[target.id] = value
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            items: tuple[Value, ...] = ()
+            if isinstance(value, TupleValue):
+                items = value.items
+            elif isinstance(value, Record):
+                items = tuple(item for _, item in value.fields)
+            starred = any(isinstance(element, ast.Starred) for element in target.elts)
+            known = len(items) == len(target.elts) and not starred
+            for index, element in enumerate(target.elts):
+                self.bind(element, items[index] if known else None, frame)
+        elif isinstance(target, ast.Starred):
+            self.bind(target.value, None, frame)
+        elif isinstance(target, ast.Attribute):
+            owner = self.eval(target.value, frame)
+            if isinstance(owner, Instance):
+                self.rebind(target.value, owner.with_field(target.attr, value), frame)
+        elif isinstance(target, ast.Subscript):
+            owner = self.eval(target.value, frame)
+            key = self.eval(target.slice, frame)
+            if isinstance(owner, DictValue):
+                known_key = _constant_key(key)
+                self.rebind(target.value, owner.with_item(known_key, value) if known_key is not None else None, frame)
+            elif isinstance(owner, TupleValue) and owner.is_list:
+                self.rebind(target.value, None, frame)
+
+    def rebind(self, expr: ast.AST, value: Value, frame: Frame) -> None:
+        """Store a changed object back where it came from: `model`, `self.trainer`, `out["probs"]`."""
+        if isinstance(expr, ast.Name):
+            if expr.id in frame.env or not frame.is_module or expr.id in self.globals_env:
+                frame.env[expr.id] = value
+        elif isinstance(expr, ast.Attribute):
+            owner = self.eval(expr.value, frame)
+            if isinstance(owner, Instance):
+                self.rebind(expr.value, owner.with_field(expr.attr, value), frame)
+        elif isinstance(expr, ast.Subscript):
+            owner = self.eval(expr.value, frame)
+            key = _constant_key(self.eval(expr.slice, frame))
+            if isinstance(owner, DictValue) and key is not None:
+                self.rebind(expr.value, owner.with_item(key, value), frame)
+
+    def exec_return(self, node: ast.Return, frame: Frame) -> None:
+        value = self.eval(node.value, frame) if node.value is not None else None
+        if not frame.inference_branch:
+            frame.returns.append(value)
+        if frame.function_name == "training_step":  # Lightning back-propagates what training_step returns
+            returned = value.get("loss") if isinstance(value, DictValue) else value
+            if isinstance(returned, LossResult):
+                self.back_propagate(returned, explicit_gradient=False, frame=frame)
+
+    # ------------------------------------------------------------------ branches
+    def exec_if(self, node: ast.If, frame: Frame) -> None:
+        decided = self.condition(node.test, frame)
+        if decided is not None:
+            self.exec_block(node.body if decided else node.orelse, frame)
+            return
+        training_branch = _training_test(node.test)  # True: body is training-only; False: body is inference-only
+        before = dict(frame.env)
+        self._exec_branch(node.body, frame, training_branch is False)
+        after_body = frame.env
+        frame.env = dict(before)
+        self._exec_branch(node.orelse, frame, training_branch is True)
+        after_else = frame.env
+        body_ends = terminates(node.body)
+        else_ends = bool(node.orelse) and terminates(node.orelse)
+        if body_ends and not else_ends:
+            merged = after_else
+        elif else_ends and not body_ends:
+            merged = after_body
+        else:
+            merged = join_envs(after_body, after_else)
+        self._replace_env(frame, merged)
+
+    def _exec_branch(self, statements: Sequence[ast.stmt], frame: Frame, inference_only: bool) -> None:
+        frame.env = dict(frame.env)
+        saved = (frame.inference_branch, frame.evaluation)
+        if inference_only:
+            frame.inference_branch = frame.evaluation = True
+        try:
+            self.exec_block(statements, frame)
+        finally:
+            frame.inference_branch, frame.evaluation = saved
+
+    def _replace_env(self, frame: Frame, env: dict[str, Value]) -> None:
+        """Install `env` as the frame's environment; the module body keeps the one globals dict functions read."""
+        if frame.is_module:
+            if env is not self.globals_env:
+                self.globals_env.clear()
+                self.globals_env.update(env)
+            frame.env = self.globals_env
+        else:
+            frame.env = env
+
+    def exec_match(self, node: ast.Match, frame: Frame) -> None:
+        self.eval(node.subject, frame)
+        entry = dict(frame.env)
+        outcomes: list[dict[str, Value]] = []
+        exhaustive = False
+        for case in node.cases:
+            frame.env = dict(entry)
+            for child in ast.walk(case.pattern):
+                name = getattr(child, "name", None) or getattr(child, "rest", None)
+                if isinstance(name, str):
+                    frame.env[name] = None
+            if case.guard is not None:
+                self.eval(case.guard, frame)
+            self.exec_block(case.body, frame)
+            if not terminates(case.body):
+                outcomes.append(frame.env)
+            exhaustive = exhaustive or (isinstance(case.pattern, ast.MatchAs) and case.pattern.pattern is None
+                                        and case.guard is None)
+        if not exhaustive:
+            outcomes.append(entry)
+        merged = outcomes[0] if outcomes else entry
+        for outcome in outcomes[1:]:
+            merged = join_envs(merged, outcome)
+        frame.env = entry
+        self._replace_env(frame, merged)
+
+    # ------------------------------------------------------------------ loops, with, try
+    def exec_loop(self, node: ast.For | ast.AsyncFor | ast.While, frame: Frame) -> None:
+        if isinstance(node, ast.While):
+            if self.condition(node.test, frame) is False:
+                self.exec_block(node.orelse, frame)
+                return
+            items: Value = None
+        else:
+            iterated = self.eval(node.iter, frame)
+            items = join_all(iterated.items) if isinstance(iterated, TupleValue) and iterated.items else None
+        entry = dict(frame.env)
+        reporting = frame.reporting
+        if frame.loop_nesting < MAX_LOOP_NESTING and not self.budget.exhausted:
+            # First pass, silent: learn what the end of one iteration feeds back into the next.
+            frame.reporting = False
+            try:
+                self._loop_body(node, items, frame)
+            finally:
+                frame.reporting = reporting
+            self._replace_env(frame, join_envs(entry, frame.env))
+        self._loop_body(node, items, frame)
+        self._replace_env(frame, join_envs(entry, frame.env))
+        self.exec_block(node.orelse, frame)
+
+    def _loop_body(self, node: ast.For | ast.AsyncFor | ast.While, items: Value, frame: Frame) -> None:
+        frame.loop_nesting += 1
+        try:
+            if not isinstance(node, ast.While):
+                self.bind(node.target, items, frame)
+            self.exec_block(node.body, frame)
+        finally:
+            frame.loop_nesting -= 1
+
+    def exec_with(self, node: ast.With | ast.AsyncWith, frame: Frame) -> None:
+        evaluation = frame.evaluation
+        for item in node.items:
+            self.eval(item.context_expr, frame)
+            if self.is_no_grad(item.context_expr):
+                evaluation = True
+            if item.optional_vars is not None:
+                self.bind(item.optional_vars, None, frame)
+        saved = frame.evaluation
+        frame.evaluation = evaluation
+        try:
+            self.exec_block(node.body, frame)
+        finally:
+            frame.evaluation = saved
+
+    def exec_try(self, node: ast.Try, frame: Frame) -> None:
+        entry = dict(frame.env)
+        self.exec_block(node.body, frame)
+        merged = join_envs(entry, frame.env)
+        outcomes = [frame.env]
+        for handler in node.handlers:
+            frame.env = dict(merged)
+            if handler.name is not None:
+                frame.env[handler.name] = None
+            self.exec_block(handler.body, frame)
+            outcomes.append(frame.env)
+        if node.orelse:
+            frame.env = dict(outcomes[0])
+            self.exec_block(node.orelse, frame)
+            outcomes[0] = frame.env
+        result = outcomes[0]
+        for outcome in outcomes[1:]:
+            result = join_envs(result, outcome)
+        frame.env = entry
+        self._replace_env(frame, result)
+        self.exec_block(node.finalbody, frame)
+
+    def switch_mode(self, call: ast.Call, method: str, frame: Frame) -> None:
+        """`model.eval()` puts what follows on an evaluation path; `model.train()` takes it back."""
+        if method == "eval" and not call.args:
+            frame.env[EVAL_MODE] = True
+        elif method == "train":
+            argument = call.args[0] if call.args else None
+            frame.env[EVAL_MODE] = isinstance(argument, ast.Constant) and argument.value is False
+
+
+# ---------------------------------------------------------------------- helpers without state
+def _parallel_tuple(target: ast.AST, value: ast.AST) -> bool:
+    return (
+        isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List))
+        and len(target.elts) == len(value.elts)
+        and not any(isinstance(e, ast.Starred) for e in (*target.elts, *value.elts))
+    )
+
+
+def _constant_key(value: Value) -> object:
+    from lossguard.static.values import Const
+
+    if isinstance(value, Const) and isinstance(value.value, (str, int)) and not isinstance(value.value, bool):
+        return value.value
+    return None
+
+
+def _concatenate(left: TupleValue | LayerList, right: TupleValue | LayerList) -> Value:
+    if isinstance(left, TupleValue) and isinstance(right, TupleValue):
+        return TupleValue(left.items + right.items, left.is_list)
+    if isinstance(right, TupleValue):
+        return LayerList(right.items[-1]) if right.items else left
+    return LayerList(right.last)
+
+
+def _combine_losses(left: Value, right: Value) -> Value:
+    """`loss_a + 0.1 * loss_b`: arithmetic on losses is still a loss, carrying what waits for `.backward()`."""
+    results = [value for value in (left, right) if isinstance(value, LossResult)]
+    if not results:
+        return None
+    pending = tuple(dict.fromkeys(f for result in results for f in result.pending))
+    unreduced = tuple(dict.fromkeys(f for result in results for f in result.unreduced))
+    return LossResult(pending, unreduced)
+
+
+def _training_test(test: ast.AST) -> bool | None:
+    """True for `self.training`, False for `not self.training` / `self.training is False`, else None."""
+    def is_training(node: ast.AST) -> bool:
+        return isinstance(node, ast.Attribute) and node.attr == "training"
+
+    if is_training(test):
+        return True
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) and is_training(test.operand):
+        return False
+    if isinstance(test, ast.Compare) and is_training(test.left) and len(test.ops) == 1:
+        comparator = test.comparators[0]
+        if isinstance(comparator, ast.Constant) and isinstance(comparator.value, bool):
+            positive = isinstance(test.ops[0], (ast.Is, ast.Eq))
+            return positive == comparator.value
+    return None
+
+
+__all__ = ["Statements", "join"]
