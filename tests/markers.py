@@ -1,10 +1,11 @@
-"""Expected findings written into example sources: a line ending in `# LGnnn` expects that code on that line."""
+"""Expected findings written into example sources: a line ending in `# LGnnn` expects that code on that line
+(`# LG102 LG101`: both codes there)."""
 
 from __future__ import annotations
 
 import re
 
-_MARKER = re.compile(r"#\s*(LG\d{3})\s*$")
+_MARKER = re.compile(r"#\s*((?:LG\d{3}\s*)+)$")
 
 
 def expected_findings(source: str) -> list[tuple[str, int]]:
@@ -12,5 +13,5 @@ def expected_findings(source: str) -> list[tuple[str, int]]:
     for number, line in enumerate(source.splitlines(), start=1):
         match = _MARKER.search(line)
         if match:
-            expected.append((match.group(1), number))
+            expected.extend((code, number) for code in match.group(1).split())
     return sorted(expected)

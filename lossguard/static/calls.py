@@ -403,7 +403,7 @@ class Calls:
         if node in self.call_stack or len(self.call_stack) >= MAX_CALL_DEPTH or self.budget.exhausted:
             return _CUT, {i: None for i, (_, value) in enumerate(args) if isinstance(value, (Instance, DictValue))}
         bound = self._bind(node, args, unknown_arguments)
-        reporting = frame.reporting and any(value is not None for value, _ in bound.values())
+        reporting = frame.reporting
         key = (node, function.owner, tuple(sorted((k, v) for k, (v, _) in bound.items())), reporting,
                frame.sink_id if reporting else 0, frame.in_evaluation, frame.assumes_defaults)
         try:

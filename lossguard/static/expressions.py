@@ -93,6 +93,10 @@ class Expressions:
             if isinstance(expr.op, ast.Not):
                 known = truth(operand)
                 return Const(not known) if known is not None else None
+            if isinstance(operand, Const) and isinstance(expr.op, (ast.USub, ast.UAdd)):
+                number = operand.value
+                if isinstance(number, (int, float)) and not isinstance(number, bool):
+                    return Const(-number if isinstance(expr.op, ast.USub) else number)
             return operand if isinstance(operand, LossResult) else None
         if isinstance(expr, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
             self.eval_comprehension(expr, frame)

@@ -850,3 +850,501 @@ case("log-softmax-dim0-of-a-batched-head", """
 head = nn.Linear(64, 10)
 loss = F.nll_loss(F.log_softmax(head(features), dim=0), labels)  # LG306
 """)
+
+
+# ---------------------------------------------------------------- objects that receive their model or loss later
+case("init-helper-builds-layers", """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.build_model()
+
+    def build_model(self):
+        self.fc = nn.Linear(16, 4)
+        self.act = nn.Softmax(dim=1)
+
+    def forward(self, x):
+        return self.act(self.fc(x))
+
+
+model = Net()
+loss = nn.CrossEntropyLoss()(model(x), y)  # LG102
+""")
+case("init-helper-builds-layers-twin", """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.build_model()
+
+    def build_model(self):
+        self.fc = nn.Linear(16, 4)
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+model = Net()
+loss = nn.CrossEntropyLoss()(model(x), y)
+""")
+case("setter-assigns-loss", """
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.head = nn.Sequential(nn.Linear(8, 1), nn.Sigmoid())
+        self.loss_op = None
+
+    def add_loss_op(self, loss):
+        self.loss_op = loss
+
+    def step(self, x, y):
+        return self.loss_op(self.head(x), y)  # LG101
+
+
+model = Model()
+model.add_loss_op(nn.BCEWithLogitsLoss())
+model.step(x, y)
+""")
+case("setter-assigns-loss-twin", """
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.head = nn.Sequential(nn.Linear(8, 1), nn.Sigmoid())
+        self.loss_op = None
+
+    def add_loss_op(self, loss):
+        self.loss_op = loss
+
+    def step(self, x, y):
+        return self.loss_op(self.head(x), y)
+
+
+model = Model()
+model.add_loss_op(nn.BCELoss())
+model.step(x, y)
+""")
+case("trainer-receives-model-and-loss", """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Linear(32, 10)
+        self.out = nn.Softmax(dim=-1)
+
+    def forward(self, x):
+        return self.out(self.body(x))
+
+
+class Trainer:
+    def __init__(self, model, criterion, optimizer=None):
+        self.model = model
+        self.criterion = criterion
+        self.optimizer = optimizer
+
+    def train_epoch(self, loader):
+        for x, y in loader:
+            self.optimizer.zero_grad()
+            out = self.model(x)
+            loss = self.criterion(out, y)  # LG102
+            loss.backward()
+
+    def fit(self, loader, epochs):
+        for _ in range(epochs):
+            self.train_epoch(loader)
+
+
+trainer = Trainer(Net(), nn.CrossEntropyLoss())
+trainer.fit(train_loader, 10)
+""")
+case("trainer-receives-model-and-loss-twin", """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Linear(32, 10)
+        self.out = nn.Softmax(dim=-1)
+
+    def forward(self, x):
+        return self.body(x)
+
+    def predict(self, x):
+        return self.out(self.forward(x))
+
+
+class Trainer:
+    def __init__(self, model, criterion):
+        self.model = model
+        self.criterion = criterion
+
+    def train_epoch(self, loader):
+        for x, y in loader:
+            loss = self.criterion(self.model(x), y)
+            loss.backward()
+
+
+trainer = Trainer(Net(), nn.CrossEntropyLoss())
+trainer.train_epoch(train_loader)
+""")
+case("self-call-forms", """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 1)
+
+    def forward(self, x):
+        return torch.sigmoid(self.fc(x))
+
+    def loss_a(self, x, y):
+        return F.binary_cross_entropy_with_logits(self.__call__(x), y)  # LG101
+
+    def loss_b(self, x, y):
+        return F.binary_cross_entropy_with_logits(self.forward(x), y)  # LG101
+
+
+class Child(Net):
+    def forward(self, x):
+        return super().forward(x)
+
+    def loss_c(self, x, y):
+        return F.binary_cross_entropy_with_logits(self(x), y)  # LG101
+""")
+case("self-call-forms-twin", """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 1)
+
+    def forward(self, x):
+        return self.fc(x)
+
+    def loss_a(self, x, y):
+        return F.binary_cross_entropy_with_logits(self.__call__(x), y)
+
+
+class Child(Net):
+    def forward(self, x):
+        return super().forward(x)
+
+    def loss_c(self, x, y):
+        return F.binary_cross_entropy_with_logits(self(x), y)
+""")
+
+# ---------------------------------------------------------------- containers
+case("dict-output-constant-keys", """
+class LaneNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.exist_head = nn.Linear(64, 4)
+        self.seg_head = nn.Conv2d(64, 5, 1)
+
+    def forward(self, x):
+        h = x
+        return {"exist": torch.sigmoid(self.exist_head(h)), "seg": self.seg_head(h)}
+
+
+model = LaneNet()
+criterion = nn.BCEWithLogitsLoss()
+for x, y in loader:
+    out = model(x)
+    loss = criterion(out["exist"], y)  # LG101
+    loss.backward()
+""")
+case("dict-output-constant-keys-twin", """
+class LaneNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.exist_head = nn.Linear(64, 4)
+
+    def forward(self, x):
+        logits = self.exist_head(x)
+        return {"exist": logits, "prob": torch.sigmoid(logits)}
+
+
+model = LaneNet()
+criterion = nn.BCEWithLogitsLoss()
+for x, y in loader:
+    out = model(x)
+    loss = criterion(out["exist"], y)
+    loss.backward()
+""")
+case("dict-filled-item-by-item", """
+def forward(x, head):
+    out = {}
+    out["logits"] = head(x)
+    out["prob"] = F.softmax(out["logits"], dim=1)
+    out.update(aux=torch.sigmoid(out["logits"]))
+    return out
+
+
+head = nn.Linear(16, 3)
+result = forward(x, head)
+loss = F.cross_entropy(result["prob"], y) + F.binary_cross_entropy_with_logits(result["aux"], t)  # LG102 LG101
+ok = F.cross_entropy(result["logits"], y)
+""")
+case("namedtuple-and-dataclass-outputs", """
+from collections import namedtuple
+from dataclasses import dataclass
+
+Output = namedtuple("Output", ["logits", "probs"])
+
+
+@dataclass
+class Prediction:
+    scores: torch.Tensor
+    probs: torch.Tensor
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, x):
+        logits = self.fc(x)
+        return Output(logits, F.softmax(logits, dim=1))
+
+    def predict(self, x):
+        logits = self.fc(x)
+        return Prediction(scores=logits, probs=torch.sigmoid(logits))
+
+
+model = Net()
+out = model(x)
+a = F.cross_entropy(out.probs, y)  # LG102
+b = F.cross_entropy(out.logits, y)
+c = F.cross_entropy(out[1], y)  # LG102
+p = model.predict(x)
+d = F.binary_cross_entropy_with_logits(p.probs, t)  # LG101
+e = F.binary_cross_entropy_with_logits(p.scores, t)
+""")
+case("list-and-tuple-indexed", """
+def heads(x):
+    z = lin(x)
+    return [z, torch.sigmoid(z)], (z, F.log_softmax(z, dim=1))
+
+
+lin = nn.Linear(8, 3)
+pair, other = heads(x)
+l1 = F.binary_cross_entropy_with_logits(pair[1], t)  # LG101
+l2 = F.binary_cross_entropy_with_logits(pair[0], t)
+l3 = F.cross_entropy(other[-1], y)  # LG103
+""")
+
+# ---------------------------------------------------------------- how losses are made
+case("loss-moved-to-device", """
+model = nn.Sequential(nn.Linear(8, 1), nn.Sigmoid())
+criterion = nn.BCEWithLogitsLoss().cuda()
+other = nn.BCEWithLogitsLoss().to(device)
+loss = criterion(model(x), y)  # LG101
+loss2 = other(model(x), y)  # LG101
+""")
+case("loss-registry-constant-key", """
+LOSSES = {"ce": nn.CrossEntropyLoss, "bce": nn.BCEWithLogitsLoss}
+model = nn.Sequential(nn.Linear(8, 3), nn.Softmax(dim=1))
+criterion = LOSSES["ce"]()
+loss = criterion(model(x), y)  # LG102
+""")
+case("loss-registry-unknown-key-disagrees", """
+LOSSES = {"ce": nn.CrossEntropyLoss, "nll": nn.NLLLoss}
+model = nn.Sequential(nn.Linear(8, 3), nn.Softmax(dim=1))
+criterion = LOSSES[name]()
+loss = criterion(model(x), y)
+""")
+case("loss-by-getattr", """
+criterion = getattr(nn, "CrossEntropyLoss")()
+model = nn.Sequential(nn.Linear(8, 3), nn.LogSoftmax(dim=1))
+loss = criterion(model(x), y)  # LG103
+""")
+case("loss-class-attribute-default", """
+class Task:
+    loss_cls = nn.BCEWithLogitsLoss
+    DEFAULT_LOSS = nn.BCEWithLogitsLoss
+
+    def __init__(self, model, loss=None):
+        self.model = model
+        self.criterion = loss or self.DEFAULT_LOSS()
+        self.other = self.loss_cls()
+
+    def step(self, x, y):
+        out = self.model(x)
+        return self.criterion(out, y) + self.other(out, y)  # LG101 LG101
+
+
+task = Task(nn.Sequential(nn.Linear(4, 1), nn.Sigmoid()))
+task.step(x, y)
+""")
+case("loss-default-if-none", """
+class Task:
+    def __init__(self, model, loss=None):
+        self.model = model
+        self.criterion = loss if loss is not None else nn.CrossEntropyLoss()
+
+    def step(self, x, y):
+        return self.criterion(self.model(x), y)  # LG102
+
+
+task = Task(nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1)))
+task.step(x, y)
+given = Task(nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1)), nn.NLLLoss())
+""")
+case("loss-function-passed-as-value", """
+def loss_fn(outputs, labels):
+    return nn.CrossEntropyLoss()(outputs, labels)  # LG102
+
+
+def train(model, loader, loss_function):
+    for x, y in loader:
+        loss = loss_function(model(x), y)
+        loss.backward()
+
+
+net = nn.Sequential(nn.Linear(8, 3), nn.Softmax(dim=1))
+train(net, loader, loss_fn)
+""")
+case("loss-chosen-by-argparse-default", """
+import argparse
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--loss", default="bce", choices=["bce", "mse"])
+parser.add_argument("--lr", type=float, default=0.1)
+args = parser.parse_args()
+model = nn.Sequential(nn.Linear(8, 1), nn.Sigmoid())
+if args.loss == "bce":
+    criterion = nn.BCEWithLogitsLoss()
+elif args.loss == "mse":
+    criterion = nn.MSELoss()
+loss = criterion(model(x), y)  # LG101
+""")
+
+# ---------------------------------------------------------------- branches
+case("branches-agree-on-two-models", """
+class D1(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(8, 4), nn.Softmax(dim=1))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class D2(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4), nn.Softmax(dim=1))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+disc = D1() if small else D2()
+loss = F.cross_entropy(disc(x), y)  # LG102
+""")
+case("branches-disagree-on-two-models", """
+class D1(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(8, 4), nn.Softmax(dim=1))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class D2(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Linear(8, 4)
+
+    def forward(self, x):
+        return self.net(x)
+
+
+if small:
+    disc = D1()
+else:
+    disc = D2()
+loss = F.cross_entropy(disc(x), y)
+""")
+case("branch-wrapper-keeps-model", """
+model = nn.Sequential(nn.Linear(8, 3), nn.LogSoftmax(dim=1))
+if qat:
+    model = torch.quantization.prepare_qat(model)
+elif compile_model:
+    model = torch.compile(model)
+loss = nn.CrossEntropyLoss()(model(x), y)  # LG103
+""")
+
+# ---------------------------------------------------------------- where code lives
+case("defined-under-main-guard", """
+if __name__ == "__main__":
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 2)
+
+        def forward(self, x):
+            return F.softmax(self.fc(x), dim=1)
+
+    def train(model):
+        for x, y in loader:
+            loss = F.cross_entropy(model(x), y)  # LG102
+            loss.backward()
+
+    train(Net())
+""")
+case("defined-in-cross-validation-loop", """
+for fold in range(5):
+    model = nn.Sequential(nn.Linear(4, 1), nn.Sigmoid())
+    criterion = nn.BCEWithLogitsLoss()
+
+    def run_fold():
+        for x, y in loader:
+            loss = criterion(model(x), y)  # LG101
+            loss.backward()
+
+    run_fold()
+""")
+case("closure-over-a-model", """
+def make_step(model, criterion):
+    def step(x, y):
+        loss = criterion(model(x), y)  # LG102
+        loss.backward()
+        return loss
+    return step
+
+
+step = make_step(nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1)), nn.CrossEntropyLoss())
+with open("log.txt") as log:
+    for x, y in loader:
+        step(x, y)
+""")
+
+# ---------------------------------------------------------------- evaluation paths
+case("validation-loop-after-eval", """
+model = nn.Sequential(nn.Linear(8, 3), nn.Softmax(dim=1))
+criterion = nn.CrossEntropyLoss()
+
+
+def evaluate(loader):
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for x, y in loader:
+            total += criterion(model(x), y).item()  # LG102
+    return total
+""")
+case("validation-metrics-only-twin", """
+model = nn.Linear(8, 3)
+criterion = nn.CrossEntropyLoss()
+
+
+def evaluate(loader):
+    model.eval()
+    with torch.no_grad():
+        for x, y in loader:
+            out = model(x)
+            val_loss = criterion(out, y)
+            probs = F.softmax(out, dim=1)
+            accuracy = (probs.argmax(1) == y).float().mean()
+""")
+case("lg305-unbatched-literal-sample-is-fine", """
+scores = torch.tensor([0.2, 1.5, -0.3])
+target = torch.tensor([0.0, 1.0, 0.0])
+print(F.cross_entropy(scores, target))
+""")

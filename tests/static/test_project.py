@@ -131,3 +131,102 @@ def test_project_root_is_the_folder_with_a_marker(tmp_path: Path) -> None:
     assert project_root(tmp_path / "a" / "b") == tmp_path
     lonely = tmp_path / "x"
     assert isinstance(ProjectIndex(), ProjectIndex) and project_root(lonely) == tmp_path
+
+
+STAR_TRAIN = """
+from models import *
+
+model = Net()
+criterion = nn.BCEWithLogitsLoss()
+loss = criterion(model(x), y)
+"""
+
+
+def test_star_import_brings_the_model_and_the_modules_own_nn(tmp_path: Path) -> None:
+    # `nn` in train.py comes from models.py's own `from torch import nn`, through the star import.
+    _write(tmp_path, {"models.py": SIGMOID_MODEL, "train.py": STAR_TRAIN})
+    result = check_paths([str(tmp_path / "train.py")])
+    assert [(f.code, f.line) for f in result.findings] == [("LG101", 6)]
+
+
+def test_star_import_respects_all(tmp_path: Path) -> None:
+    _write(tmp_path, {"models.py": SIGMOID_MODEL + "\n__all__ = ['build_model']\n", "train.py": STAR_TRAIN})
+    assert check_paths([str(tmp_path / "train.py")]).findings == []
+
+
+def test_star_import_of_a_logit_model_is_silent(tmp_path: Path) -> None:
+    _write(tmp_path, {"models.py": LOGIT_MODEL, "train.py": STAR_TRAIN})
+    assert check_paths([str(tmp_path / "train.py")]).findings == []
+
+
+@pytest.mark.parametrize("layout", ["package-reexport", "relative-depth-two", "no-marker"])
+def test_package_layouts(tmp_path: Path, layout: str) -> None:
+    if layout == "package-reexport":
+        files = {"setup.cfg": "", "nets/__init__.py": "from .unet import Net\n", "nets/unet.py": SIGMOID_MODEL,
+                 "train.py": TRAIN.format(imports="from nets import Net\nmodel = Net()\n")}
+        checked = "train.py"
+    elif layout == "relative-depth-two":
+        files = {"pyproject.toml": "", "app/__init__.py": "", "app/models/__init__.py": "",
+                 "app/models/net.py": SIGMOID_MODEL, "app/jobs/__init__.py": "",
+                 "app/jobs/train.py": TRAIN.format(imports="from ..models.net import Net\nmodel = Net()\n")}
+        checked = "app/jobs/train.py"
+    else:
+        files = {"models.py": SIGMOID_MODEL, "train.py": TRAIN.format(imports="from models import Net\nmodel = Net()\n")}
+        checked = "train.py"
+    _write(tmp_path, files)
+    result = check_paths([str(tmp_path / checked)])
+    assert [f.code for f in result.findings] == ["LG101"], result
+
+
+ENGINE = """
+def train_epoch(model, criterion, loader):
+    for x, y in loader:
+        loss = criterion(model(x), y)
+        loss.backward()
+"""
+
+
+def test_finding_in_a_module_the_checked_file_calls_into(tmp_path: Path) -> None:
+    # pre-commit checks only the staged train.py; the pitfall shows at the loss call in engine.py, caused by train.py.
+    train = ("import torch.nn as nn\nfrom engine import train_epoch\n"
+             "model = nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1))\n"
+             "train_epoch(model, nn.CrossEntropyLoss(), loader)\n")
+    _write(tmp_path, {"engine.py": ENGINE, "train.py": train})
+    result = check_paths([str(tmp_path / "train.py")])
+    (finding,) = result.findings
+    assert (Path(finding.path).name, finding.line, finding.code) == ("engine.py", 4, "LG102")
+    assert [(Path(loc.path).name, loc.line) for loc in finding.related] == [("train.py", 3), ("train.py", 4)]
+    assert "reached from" in finding.message and "train.py:4" in finding.message
+
+
+def test_a_correct_caller_leaves_the_called_module_silent(tmp_path: Path) -> None:
+    train = ("import torch.nn as nn\nfrom engine import train_epoch\n"
+             "model = nn.Sequential(nn.Linear(4, 3))\ntrain_epoch(model, nn.CrossEntropyLoss(), loader)\n")
+    _write(tmp_path, {"engine.py": ENGINE, "train.py": train})
+    assert check_paths([str(tmp_path / "train.py")]).findings == []
+
+
+TEST_FILE = """
+import torch
+import torch.nn.functional as F
+
+
+def test_bce_matches_reference():
+    logits = torch.randn(4, 1)
+    target = torch.rand(4, 1)
+    expected = F.binary_cross_entropy_with_logits(torch.sigmoid(logits), target)
+    assert torch.allclose(my_loss(logits, target), expected)
+
+
+def test_training_step_trains():
+    logits = model(x)
+    loss = F.binary_cross_entropy_with_logits(torch.sigmoid(logits), target)
+    loss.backward()
+"""
+
+
+def test_a_test_files_expected_values_are_not_findings(tmp_path: Path) -> None:
+    # A loss whose value only feeds an assertion computes an expected value; one that is back-propagated trains.
+    _write(tmp_path, {"tests/test_losses.py": TEST_FILE})
+    result = check_paths([str(tmp_path / "tests" / "test_losses.py")])
+    assert [(f.code, f.line) for f in result.findings] == [("LG101", 15)]
