@@ -10,7 +10,7 @@ result is unknown, which silences findings and never makes one up.
 from __future__ import annotations
 
 BASE_STEPS = 20_000
-STEPS_PER_NODE = 4
+STEPS_PER_STATEMENT = 20
 
 
 class Budget:
@@ -19,9 +19,9 @@ class Budget:
         self.spent = 0
 
     @classmethod
-    def for_module(cls, node_count: int) -> "Budget":
-        """A budget proportional to the checked module's syntax tree, with a floor for small files."""
-        return cls(BASE_STEPS + STEPS_PER_NODE * node_count)
+    def for_module(cls, statements: int) -> "Budget":
+        """A budget proportional to the checked module's statements, with a floor for small files."""
+        return cls(BASE_STEPS + STEPS_PER_STATEMENT * statements)
 
     def spend(self, steps: int = 1) -> None:
         self.left -= steps

@@ -342,9 +342,8 @@ class Calls:
         """A new instance: `__init__` read with these arguments; a record class binds its fields in order."""
         init = cls.find_method("__init__")
         if init is None:
-            if cls.is_record:
-                return Instance(cls, _record(tuple(cls.record_fields), args).fields)  # type: ignore[union-attr]
-            return Instance(cls, ())
+            record = _record(tuple(cls.record_fields), args) if cls.is_record else None
+            return Instance(cls, record.fields if isinstance(record, Record) else ())
         function = Function(init[0], init[1].observer, init[1])
         fresh = Instance(cls, ())
         result, changed = self.summarise(function, [(None, fresh), *args], frame, unknown_arguments)

@@ -31,6 +31,7 @@ class ClassInfo:
         self.bases: Any = _UNSET  # list[ClassInfo], resolved by the observer on first need
         self.class_attributes: Any = _UNSET  # dict[str, Value] of the class body's assignments
         self.default_instance: Any = _UNSET  # Instance after __init__ with unknown arguments
+        self._method_facts: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
         base_names = {dotted(base) or "" for base in node.bases}
         self.is_record = ("dataclass" in decorator_names(node)
                           or any(name.rsplit(".", 1)[-1] == "NamedTuple" for name in base_names))
@@ -63,6 +64,13 @@ class ClassInfo:
                 return cls.methods[name], cls
         return None
 
+    def method_facts(self, name: str) -> tuple[frozenset[str], frozenset[str]]:
+        """(methods of `self` this method calls, attributes of `self` it assigns), read once per method."""
+        if name not in self._method_facts:
+            method = self.methods[name]
+            self._method_facts[name] = (_self_calls(method), _self_assignments(method))
+        return self._method_facts[name]
+
     def __repr__(self) -> str:
         return f"ClassInfo({self.name})"
 
@@ -71,9 +79,9 @@ def attributes_set_outside_init(cls: ClassInfo) -> frozenset[str]:
     """Names X of `self.X = ...` in methods that `__init__` does not call (directly or through other methods of
     `self`), across the class and its project bases: their value at a later call is not known unless the call that
     sets them is seen. Assignments in helpers that `__init__` calls (`self.build_model()`) are part of `__init__`."""
-    methods: dict[str, ast.AST] = {}
+    methods: dict[str, tuple[ast.AST, ClassInfo]] = {}
     for klass in reversed(cls.mro()):
-        methods.update(klass.methods)
+        methods.update({name: (node, klass) for name, node in klass.methods.items()})
     reached: set[str] = set()
     frontier = ["__init__"]
     while frontier:
@@ -81,11 +89,11 @@ def attributes_set_outside_init(cls: ClassInfo) -> frozenset[str]:
         if name in reached or name not in methods:
             continue
         reached.add(name)
-        frontier.extend(_self_calls(methods[name]))
+        frontier.extend(methods[name][1].method_facts(name)[0])
     names: set[str] = set()
-    for name, method in methods.items():
+    for name, (_, klass) in methods.items():
         if name not in reached:
-            names |= _self_assignments(method)
+            names |= klass.method_facts(name)[1]
     return frozenset(names)
 
 

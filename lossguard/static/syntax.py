@@ -129,27 +129,40 @@ class ModuleIndex:
 
 
 def index_module(tree: ast.Module) -> ModuleIndex:
-    """One iterative walk (no recursion, so any nesting Python accepts is fine)."""
+    """One iterative walk over the statements (imports, classes and defs are statements, so expressions, most
+    of a tree's nodes, need not be visited); `node_count` counts statements."""
     index = ModuleIndex()
-    stack: list[tuple[ast.AST, ast.ClassDef | None]] = [(tree, None)]
+    stack: list[tuple[ast.stmt, ast.ClassDef | None]] = [(stmt, None) for stmt in reversed(tree.body)]
     while stack:
         node, owner = stack.pop()
         index.node_count += 1
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             index.imports.append(node)
             continue
-        members: set[int] = set()
+        member_of: ast.ClassDef | None = None
         if isinstance(node, ast.ClassDef):
             index.classes.append(node)
-            members = {id(statement) for statement in node.body}
+            member_of = node
         elif isinstance(node, FunctionNode):
             index.functions.append((node, owner))
-        for child in ast.iter_child_nodes(node):
-            stack.append((child, node if id(child) in members else None))  # type: ignore[arg-type]
+        for body in _statement_lists(node):
+            stack.extend((child, member_of if body is getattr(node, "body", None) else None)
+                         for child in reversed(body))
     index.imports.sort(key=lambda n: (n.lineno, n.col_offset))
     index.classes.sort(key=lambda n: (n.lineno, n.col_offset))
     index.functions.sort(key=lambda pair: (pair[0].lineno, pair[0].col_offset))  # type: ignore[attr-defined]
     return index
+
+
+def _statement_lists(node: ast.stmt) -> Iterator[list[ast.stmt]]:
+    for name in ("body", "orelse", "finalbody"):
+        block = getattr(node, name, None)
+        if isinstance(block, list):
+            yield block
+    for handler in getattr(node, "handlers", ()):
+        yield handler.body
+    for case in getattr(node, "cases", ()):
+        yield case.body
 
 
 def names_bound_once(body: Sequence[ast.stmt]) -> frozenset[str]:
