@@ -349,6 +349,8 @@ class Calls:
         result, changed = self.summarise(function, [(None, fresh), *args], frame, unknown_arguments)
         if result is _CUT:
             return None
+        if _ASSUMED_DEFAULTS in changed:
+            frame.assumes_defaults = True
         instance = changed.get(0, fresh)
         if not isinstance(instance, Instance):
             return None
@@ -380,6 +382,8 @@ class Calls:
             args = [(None, function.bound), *args]
             exprs = [None, *exprs]
         result, changed = self.summarise(function, args, frame)
+        if _ASSUMED_DEFAULTS in changed:  # the callee decided something on an argparse default
+            frame.assumes_defaults = True
         for index, value in changed.items():
             expr = exprs[index] if index < len(exprs) else None
             if expr is not None:
@@ -426,6 +430,8 @@ class Calls:
         for name, (value, index) in bound.items():
             if index is not None and isinstance(value, (Instance, DictValue)) and callee.env.get(name) != value:
                 changed[index] = callee.env.get(name)
+        if callee.assumes_defaults and not frame.assumes_defaults:
+            changed[_ASSUMED_DEFAULTS] = None
         summary = (result, changed)
         if key is not None:
             self.call_memo[key] = summary
@@ -505,6 +511,7 @@ class Calls:
 
 # ---------------------------------------------------------------------- helpers without state
 _CUT: Any = object()  # a call that was not read (depth, recursion, budget)
+_ASSUMED_DEFAULTS = -1  # in a summary's changes: the call's outcome rests on an argparse default
 
 
 def _finding_key(finding: Any) -> tuple[Any, ...]:

@@ -40,6 +40,7 @@ class Frame:
     via: "Location | None" = None
     assumes_defaults: bool = False
     defer_contracts: bool = False  # a test file: contract findings wait for `.backward()`
+    stopped: bool = False  # a return, raise, break or continue ended this path: what follows does not run
 
     @property
     def in_evaluation(self) -> bool:

@@ -6,6 +6,7 @@ The checker analyses the joined program and maps each finding back to (cell, lin
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from dataclasses import dataclass
@@ -33,11 +34,21 @@ class NotebookProgram:
     spans: tuple[CellSpan, ...]
 
     def locate(self, line: int) -> tuple[int | None, int]:
-        """(cell, line inside the cell) for a line of the joined program."""
-        for span in self.spans:
+        """(cell, line inside the cell) for a line of the joined program (a binary search: spans are in order)."""
+        index = bisect.bisect_right(self.span_starts, line) - 1
+        if index >= 0:
+            span = self.spans[index]
             if span.first_line <= line < span.first_line + span.line_count:
                 return span.cell, line - span.first_line + 1
         return None, line
+
+    @property
+    def span_starts(self) -> list[int]:
+        starts = self.__dict__.get("_starts")
+        if starts is None:
+            starts = [span.first_line for span in self.spans]
+            object.__setattr__(self, "_starts", starts)
+        return starts
 
 
 def _cell_lines(cell: dict) -> list[str]:

@@ -12,7 +12,7 @@ import ast
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from lossguard.static.frame import EVAL_MODE, Frame
-from lossguard.static.syntax import FunctionNode, assigned_names, terminates
+from lossguard.static.syntax import FunctionNode, assigned_names
 from lossguard.static.values import (
     DictValue, Function, Instance, LayerList, LossResult, Record, TupleValue, Value, join, join_all, join_envs,
 )
@@ -46,6 +46,8 @@ class Statements:
             for statement in statements:
                 self.budget.spend(1)
                 self.exec_statement(statement, frame)
+                if frame.stopped:
+                    return
         finally:
             frame.block_nesting -= 1
 
@@ -88,6 +90,9 @@ class Statements:
         elif isinstance(stmt, (ast.Raise, ast.Assert)):
             for child in ast.iter_child_nodes(stmt):
                 self.eval(child, frame)
+            frame.stopped = isinstance(stmt, ast.Raise)
+        elif isinstance(stmt, (ast.Break, ast.Continue)):
+            frame.stopped = True
 
     # ------------------------------------------------------------------ assignments
     def exec_assign(self, node: ast.Assign, frame: Frame) -> None:
@@ -160,6 +165,7 @@ class Statements:
 
     def exec_return(self, node: ast.Return, frame: Frame) -> None:
         value = self.eval(node.value, frame) if node.value is not None else None
+        frame.stopped = True
         if not frame.inference_branch:
             frame.returns.append(value)
         if frame.function_name == "training_step":  # Lightning back-propagates what training_step returns
@@ -176,12 +182,11 @@ class Statements:
         training_branch = _training_test(node.test)  # True: body is training-only; False: body is inference-only
         before = dict(frame.env)
         self._exec_branch(node.body, frame, training_branch is False)
-        after_body = frame.env
-        frame.env = dict(before)
+        after_body, body_ends = frame.env, frame.stopped
+        frame.env, frame.stopped = dict(before), False
         self._exec_branch(node.orelse, frame, training_branch is True)
-        after_else = frame.env
-        body_ends = terminates(node.body)
-        else_ends = bool(node.orelse) and terminates(node.orelse)
+        after_else, else_ends = frame.env, frame.stopped
+        frame.stopped = body_ends and else_ends
         if body_ends and not else_ends:
             merged = after_else
         elif else_ends and not body_ends:
@@ -224,8 +229,9 @@ class Statements:
             if case.guard is not None:
                 self.eval(case.guard, frame)
             self.exec_block(case.body, frame)
-            if not terminates(case.body):
+            if not frame.stopped:
                 outcomes.append(frame.env)
+            frame.stopped = False
             exhaustive = exhaustive or (isinstance(case.pattern, ast.MatchAs) and case.pattern.pattern is None
                                         and case.guard is None)
         if not exhaustive:
@@ -259,6 +265,7 @@ class Statements:
         self._loop_body(node, items, frame)
         self._replace_env(frame, join_envs(entry, frame.env))
         self.exec_block(node.orelse, frame)
+        frame.stopped = False  # the loop may run zero times, or end early: what follows it runs
 
     def _loop_body(self, node: ast.For | ast.AsyncFor | ast.While, items: Value, frame: Frame) -> None:
         frame.loop_nesting += 1
@@ -268,6 +275,7 @@ class Statements:
             self.exec_block(node.body, frame)
         finally:
             frame.loop_nesting -= 1
+            frame.stopped = False
 
     def exec_with(self, node: ast.With | ast.AsyncWith, frame: Frame) -> None:
         evaluation = frame.evaluation
@@ -287,6 +295,7 @@ class Statements:
     def exec_try(self, node: ast.Try, frame: Frame) -> None:
         entry = dict(frame.env)
         self.exec_block(node.body, frame)
+        frame.stopped = False
         merged = join_envs(entry, frame.env)
         outcomes = [frame.env]
         for handler in node.handlers:
@@ -294,10 +303,12 @@ class Statements:
             if handler.name is not None:
                 frame.env[handler.name] = None
             self.exec_block(handler.body, frame)
+            frame.stopped = False
             outcomes.append(frame.env)
         if node.orelse:
             frame.env = dict(outcomes[0])
             self.exec_block(node.orelse, frame)
+            frame.stopped = False
             outcomes[0] = frame.env
         result = outcomes[0]
         for outcome in outcomes[1:]:

@@ -1348,3 +1348,20 @@ scores = torch.tensor([0.2, 1.5, -0.3])
 target = torch.tensor([0.0, 1.0, 0.0])
 print(F.cross_entropy(scores, target))
 """)
+case("loss-chosen-by-a-factory-with-an-argparse-default", """
+import argparse
+
+
+def get_criterion(name):
+    if name == "ce":
+        return nn.CrossEntropyLoss()
+    return nn.NLLLoss()
+
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--criterion", type=str, default="ce")
+opts = parser.parse_args()
+model = nn.Sequential(nn.Linear(8, 3), nn.Softmax(dim=1))
+criterion = get_criterion(opts.criterion)
+loss = criterion(model(x), y)  # LG102
+""")

@@ -37,3 +37,15 @@ def test_finding_spans_the_loss_call() -> None:
     source = "import torch.nn.functional as F\nloss = F.cross_entropy(F.softmax(z, 1), y)\n"
     (finding,) = check_source(source)
     assert (finding.line, finding.column, finding.end_line, finding.end_column) == (2, 8, 2, 43)
+
+
+def test_a_finding_that_rests_on_a_command_line_default_says_so() -> None:
+    (finding,) = check_source(CASES["loss-chosen-by-a-factory-with-an-argparse-default"], "train.py")
+    assert "with the default configuration" in finding.message
+
+
+def test_a_finding_on_an_evaluation_path_says_training_is_not_affected() -> None:
+    (finding,) = check_source(CASES["validation-loop-after-eval"], "train.py")
+    assert "on an evaluation path" in finding.message and "training itself is not affected" in finding.message
+    (training,) = check_source(CASES["trainer-receives-model-and-loss"], "train.py")
+    assert "evaluation" not in training.message
