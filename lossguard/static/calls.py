@@ -385,7 +385,7 @@ class Calls:
         if _ASSUMED_DEFAULTS in changed:  # the callee decided something on an argparse default
             frame.assumes_defaults = True
         for index, value in changed.items():
-            expr = exprs[index] if index < len(exprs) else None
+            expr = exprs[index] if 0 <= index < len(exprs) else None
             if expr is not None:
                 self.rebind(expr, value, frame)
         return None if result is _CUT else result

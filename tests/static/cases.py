@@ -1365,3 +1365,20 @@ model = nn.Sequential(nn.Linear(8, 3), nn.Softmax(dim=1))
 criterion = get_criterion(opts.criterion)
 loss = criterion(model(x), y)  # LG102
 """)
+case("argparse-default-decides-inside-a-function-taking-objects", """
+import argparse
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--act", default="softmax")
+args = parser.parse_args()
+
+
+def build(trainer_state, name):
+    if name == "softmax":
+        trainer_state["model"] = nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1))
+    return trainer_state
+
+
+state = build({}, args.act)
+loss = F.cross_entropy(state["model"](x), y)  # LG102
+""")
