@@ -58,7 +58,8 @@ def check_paths(paths: list[str], enabled: frozenset[str] | None = None, config:
     for file in files:
         result.files_checked += 1
         try:
-            if not may_call_a_loss(Path(file).read_bytes()):
+            data = Path(file).read_bytes()
+            if not may_call_a_loss(data) and not index.imports_a_candidate(Path(file), data, may_call_a_loss):
                 continue
             index.analyse(index.observer_for_file(Path(file), display=file))
         except SourceError as error:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import warnings
 from pathlib import Path
+from typing import Callable
 
 from lossguard.static.budget import Budget
 from lossguard.static.flow import ModuleObserver, _no_cells
@@ -20,6 +22,9 @@ from lossguard.static.source import SourceError, decode_python
 from lossguard.static.values import ModuleRef, Value
 
 _ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
+# `from .engine import x`, `from pkg.engine import x`, `import pkg.engine as e`: (leading dots, dotted module name).
+_IMPORTED = re.compile(
+    r"^[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?([\w, \t]*)|import[ \t]+([\w.]+))", re.MULTILINE)
 
 
 def parse(source: str) -> ast.Module:
@@ -58,6 +63,7 @@ class ProjectIndex:
         self.failures: dict[Path, SourceError] = {}
         self._roots: dict[Path, list[Path]] = {}
         self.budget = Budget()  # shared by every module one checked file's analysis reads; renewed per file
+        self._candidate_imports: dict[Path, bool] = {}
 
     # ------------------------------------------------------------------ observers
     def observer_for_source(self, source: str, display: str, key: Path | None, locate=_no_cells) -> ModuleObserver:
@@ -131,6 +137,42 @@ class ProjectIndex:
                 value = value.observer.export(attribute) if isinstance(value, ModuleRef) else None
             return True, value
         return False, None
+
+    def imports_a_candidate(self, path: Path, data: bytes, is_candidate: Callable[[bytes], bool],
+                            depth: int = 3) -> bool:
+        """Whether a file that mentions no loss imports a project module that does (up to `depth` imports away):
+        `train.py` that passes a model into `engine.train_epoch(model, criterion)` must be analysed too, since
+        the finding it causes is reported through it. Imports are read with a regular expression, not parsed."""
+        if depth == 0:
+            return False
+        key = path.resolve()
+        if key in self._candidate_imports:
+            return self._candidate_imports[key]
+        self._candidate_imports[key] = False  # guards import cycles
+        found = False
+        modules: list[tuple[int, list[str]]] = []
+        for from_dots, from_module, names, plain_module in _IMPORTED.findall(data.decode("utf-8", errors="ignore")):
+            if plain_module:
+                modules.append((0, plain_module.split(".")))
+                continue
+            base = [part for part in from_module.split(".") if part]
+            modules += [(len(from_dots), [*base, name.strip()]) for name in names.split(",") if name.strip()]
+            modules.append((len(from_dots), base))
+        for dots, parts in modules:
+            for split in range(len(parts), 0 if not dots else -1, -1):
+                target = self._find_module(parts[:split], key, dots)
+                if target is None or target.resolve() == key:
+                    continue
+                try:
+                    imported = target.read_bytes()
+                except OSError:
+                    break
+                found = is_candidate(imported) or self.imports_a_candidate(target, imported, is_candidate, depth - 1)
+                break
+            if found:
+                break
+        self._candidate_imports[key] = found
+        return found
 
     def _find_module(self, parts: list[str], importer: Path, dots: int) -> Path | None:
         if dots:

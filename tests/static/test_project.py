@@ -230,3 +230,16 @@ def test_a_test_files_expected_values_are_not_findings(tmp_path: Path) -> None:
     _write(tmp_path, {"tests/test_losses.py": TEST_FILE})
     result = check_paths([str(tmp_path / "tests" / "test_losses.py")])
     assert [(f.code, f.line) for f in result.findings] == [("LG101", 15)]
+
+
+def test_a_checked_file_that_names_no_loss_is_read_when_it_imports_one(tmp_path: Path) -> None:
+    # main.py never names a loss: the pre-filter lets it through because engine.py (two imports away) does.
+    engine = ("import torch.nn as nn\n\n\ndef fit(model, loader):\n    criterion = nn.CrossEntropyLoss()\n"
+              "    for x, y in loader:\n        criterion(model(x), y).backward()\n")
+    _write(tmp_path, {
+        "pkg/__init__.py": "", "pkg/engine.py": engine, "pkg/runner.py": "from pkg.engine import fit\n",
+        "main.py": ("import torch.nn as nn\nfrom pkg import runner\n\n\ndef main():\n"
+                    "    runner.fit(nn.Sequential(nn.Linear(4, 3), nn.LogSoftmax(dim=1)), loader)\n"),
+    })
+    result = check_paths([str(tmp_path / "main.py")])
+    assert [(Path(f.path).name, f.line, f.code) for f in result.findings] == [("engine.py", 7, "LG103")]
