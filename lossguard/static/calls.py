@@ -471,8 +471,7 @@ class Calls:
         cached = self.defaults_memo.get(node)
         if cached is None:
             frame = Frame(env={}, reporting=False)
-            cached = {name: (self.eval(expr, frame) if isinstance(expr, ast.Constant) else None)
-                      for name, expr in parameter_defaults(node).items()}
+            cached = {name: self.eval(expr, frame) for name, expr in parameter_defaults(node).items()}
             self.defaults_memo[node] = cached
         return cached
 

@@ -251,6 +251,10 @@ class Expressions:
         left, right = self.eval(expr.left, frame), self.eval(expr.right, frame)
         if isinstance(expr.op, ast.Add) and isinstance(left, (TupleValue, LayerList)) and isinstance(right, (TupleValue, LayerList)):
             return _concatenate(left, right)
+        if isinstance(expr.op, _AFFINE_OPERATORS):
+            shifted = _shifted_logits(left, right) or _shifted_logits(right, left)
+            if shifted is not None:
+                return shifted
         return _combine_losses(left, right)
 
     def eval_comprehension(self, expr: ast.AST, frame: Frame) -> None:
@@ -293,6 +297,21 @@ class Expressions:
 
 
 # ---------------------------------------------------------------------- helpers without state
+_AFFINE_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div)
+
+
+def _shifted_logits(logits: Value, other: Value) -> Tensor | None:
+    """Raw scores shifted or scaled (`d_real - d_fake.mean()`, `logits / temperature`) are still raw scores: any
+    real value. Only a constant or a value not known to be an activation's output is combined this way."""
+    if not isinstance(logits, Tensor) or logits.kind is not Kind.LOGITS:
+        return None
+    if isinstance(other, Const) and isinstance(other.value, (int, float)) and not isinstance(other.value, bool):
+        return Tensor(Kind.LOGITS, logits.origin, logits.dtype, logits.shape)
+    if other is None or (isinstance(other, Tensor) and other.kind in (Kind.UNKNOWN, Kind.LOGITS)):
+        return Tensor(Kind.LOGITS, logits.origin, logits.dtype)
+    return None
+
+
 def _key(value: Value) -> Any:
     if isinstance(value, Const) and isinstance(value.value, (str, int)) and not isinstance(value.value, bool):
         return value.value

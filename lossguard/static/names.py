@@ -34,6 +34,13 @@ LINEAR_LAYERS = frozenset({"torch.nn.Linear", "torch.nn.LazyLinear", "torch.nn.B
 
 SEQUENTIAL = "torch.nn.Sequential"
 
+# Layers whose output is their input as far as a loss is concerned: regularisation and normalisation.
+TRANSPARENT_LAYERS = frozenset({
+    "torch.nn.Dropout", "torch.nn.Dropout1d", "torch.nn.Dropout2d", "torch.nn.AlphaDropout", "torch.nn.Identity",
+})
+# Functions that join tensors: the result holds what every part holds.
+JOINING_FUNCTIONS = frozenset({"torch.cat", "torch.stack", "torch.concat", "torch.concatenate"})
+
 # Methods that move or copy a tensor without changing what its values mean, its shape or its dtype (reshapes and
 # casts have their own handling; `view_as`/`reshape_as`/`type_as` take another tensor's shape or dtype).
 PRESERVING_METHODS = frozenset({"cuda", "cpu", "contiguous", "clone", "detach", "clamp", "clamp_", "clip"})

@@ -7,7 +7,7 @@ the rank is unknown. Only what the literals prove is claimed.
 from __future__ import annotations
 
 import ast
-from typing import Sequence
+from typing import Callable, Sequence
 
 from lossguard.static.syntax import literal_int
 from lossguard.static.values import Shape
@@ -15,8 +15,11 @@ from lossguard.static.values import Shape
 __all__ = ["flatten", "literal_int", "sizes", "squeeze", "unsqueeze"]
 
 
-def sizes(args: Sequence[ast.expr]) -> Shape | None:
-    """The shape named by size arguments: `(n, 1)`, `n, 1`, `[n]`, `-1, C` (-1 and non-literals are unknown)."""
+def sizes(args: Sequence[ast.expr], is_count: Callable[[ast.expr], bool] | None = None) -> Shape | None:
+    """The shape named by size arguments: `(n, 1)`, `n, 1`, `[n]`, `-1, C` (-1 and non-literals are unknown).
+
+    `is_count` says whether a single non-literal argument is provably one integer (`x.size(0)`, `len(data)`,
+    a name bound to an int), so `torch.ones(x.size(0))` is 1-D; otherwise it may be a whole shape."""
     if not args or any(isinstance(arg, ast.Starred) for arg in args):
         return None
     elements: Sequence[ast.expr]
@@ -24,7 +27,7 @@ def sizes(args: Sequence[ast.expr]) -> Shape | None:
         elements = args[0].elts
         if any(isinstance(item, ast.Starred) for item in elements):
             return None
-    elif len(args) == 1 and literal_int(args[0]) is None:
+    elif len(args) == 1 and literal_int(args[0]) is None and not (is_count is not None and is_count(args[0])):
         return None  # one non-literal argument may be a whole shape: `y.reshape(out.shape)`, `x.view(size)`
     else:
         elements = args

@@ -25,6 +25,7 @@ from lossguard.static.suppressions import is_suppressed
 from lossguard.static.syntax import argument_expr, keyword_value, literal_str
 from lossguard.static.values import (
     ArgParser, Const, Instance, LayerList, Loss, LossResult, Module, Origin, RecordType, Tensor, TupleValue, Value,
+    join_all,
 )
 
 if TYPE_CHECKING:
@@ -35,7 +36,10 @@ Args = list[tuple["str | None", Value]]  # (keyword, or "*"/"**" for a starred a
 # Names suggesting a float target is already a distribution (distillation, smoothing, mixup): never LG202.
 _SOFT_TARGET_WORDS = ("soft", "prob", "dist", "teacher", "smooth", "mix", "logit", "pred", "score", "weight")
 _SHAPE_RULES = frozenset({"LG109", "LG301", "LG302", "LG303", "LG304", "LG305"})
-_SHAPE_METHODS = frozenset({"view", "reshape", "squeeze", "unsqueeze", "flatten", "transpose", "permute", "t"})
+_SHAPE_METHODS = frozenset({
+    "view", "reshape", "squeeze", "unsqueeze", "flatten", "transpose", "permute", "t", "resize", "resize_",
+    "expand", "repeat", "narrow",
+})
 _EVALUATION_NOTE = "on an evaluation path: the reported loss is wrong, training itself is not affected"
 _DEFAULTS_NOTE = "with the default configuration"
 
@@ -69,7 +73,9 @@ class TorchSemantics:
             return self._log(first, call, frame)
         if name in N.ACTIVATION_LAYERS:
             layer = name.rsplit(".", 1)[-1]
-            return Module(Tensor(N.ACTIVATION_LAYERS[name], self._origin(call, f"{layer} layer")))
+            return Module(Tensor(N.ACTIVATION_LAYERS[name], self._origin(call, f"{layer} layer")), keeps_shape=True)
+        if name in N.TRANSPARENT_LAYERS:
+            return Module(None, passes=True)
         if name in N.LINEAR_LAYERS:
             out = _out_features(call)
             what = f"{name.rsplit('.', 1)[-1]} layer with no activation"
@@ -87,8 +93,8 @@ class TorchSemantics:
         if name in N.NONDIFF_FUNCTIONS:
             return Tensor(nondiff=N.NONDIFF_FUNCTIONS[name])
         if name in N.SIZED_FACTORIES:
-            return _tensor_or_none(Tensor(dtype=self._dtype_keyword(call) or N.SIZED_FACTORIES[name],
-                                          shape=shapes.sizes(call.args)))
+            shape = shapes.sizes(call.args, lambda expr: self._is_count(expr, frame))
+            return _tensor_or_none(Tensor(dtype=self._dtype_keyword(call) or N.SIZED_FACTORIES[name], shape=shape))
         if name == N.RANDINT:
             return Tensor(Kind.CLASS_INDICES, dtype=self._dtype_keyword(call) or "int64", shape=_randint_shape(call))
         if name in N.TYPED_CONSTRUCTORS and args and call.args:
@@ -97,6 +103,8 @@ class TorchSemantics:
             return self._construct(first, call)
         if name in N.PRESERVING_FUNCTIONS and args:
             return replace(first, shape=None, classes_last=False) if isinstance(first, Tensor) else None
+        if name in N.JOINING_FUNCTIONS and args:
+            return _joined_tensors(first)
         if name in N.RECORD_FACTORIES:
             return _record_type(call)
         if name == N.ARGUMENT_PARSER:
@@ -139,17 +147,23 @@ class TorchSemantics:
         return self._integer_cast(source if isinstance(source, Tensor) else None, dtype)
 
     def _sequential_output(self, call: ast.Call, args: Args) -> Value:
+        """What the layers return one after the other: an activation after `Linear(h, 1)` keeps its (n, 1) shape,
+        a Dropout after the activation passes it on."""
         if not args or any(keyword not in (None, "*") for keyword, _ in args):
             return None
-        keyword, last = args[-1]
-        if keyword == "*":
-            if isinstance(last, TupleValue) and last.items:
-                last = last.items[-1]
+        layers: list[Value] = []
+        for (keyword, value), expr in zip(args, call.args):
+            if keyword == "*":
+                layers = [value.items[-1]] if isinstance(value, TupleValue) and value.items else (
+                    [value.last] if isinstance(value, LayerList) else [None])
+            elif isinstance(expr, ast.Call) and len(args) == 1:
+                layers = [self._ordered_dict_last(expr, value)]
             else:
-                last = last.last if isinstance(last, LayerList) else None
-        elif isinstance(call.args[-1], ast.Call) and len(args) == 1:
-            last = self._ordered_dict_last(call.args[-1], last)
-        return self.layer_output(last)
+                layers.append(value)
+        output: Value = None
+        for layer in layers:
+            output = self.call_module(layer, [(None, output)]) if isinstance(layer, Module) else self.layer_output(layer)
+        return output
 
     def _ordered_dict_last(self, call: ast.Call, fallback: Value) -> Value:
         """`nn.Sequential(OrderedDict([("fc", nn.Linear(...)), ("act", nn.Sigmoid())]))`: the last pair's layer."""
@@ -174,7 +188,11 @@ class TorchSemantics:
         """A layer's output for this input: a Linear keeps the input's leading dims; others are summaries."""
         source = args[0][1] if args and args[0][0] is None else None
         rank = source.shape if isinstance(source, Tensor) else None
+        if module.passes:
+            return source
         returns = module.returns
+        if module.keeps_shape and isinstance(returns, Tensor):
+            return replace(returns, shape=rank, classes_last=isinstance(source, Tensor) and source.classes_last)
         if not isinstance(returns, Tensor) or rank is None:
             return returns
         if module.affine:
@@ -235,6 +253,22 @@ class TorchSemantics:
             return replace(tensor, dtype=dtype)
         shape = tensor.shape if tensor is not None else None
         return Tensor(Kind.CLASS_INDICES if dtype in ("int64", "uint8") else Kind.UNKNOWN, None, dtype, shape)
+
+    def _is_count(self, expr: ast.expr, frame: Frame) -> bool:
+        """One integer, provably: `x.size(0)`, `x.shape[0]`, `len(data)`, or a name whose value is an int."""
+        if isinstance(expr, ast.Call):
+            func = expr.func
+            if isinstance(func, ast.Attribute) and func.attr == "size" and len(expr.args) == 1:
+                return True
+            return isinstance(func, ast.Name) and func.id == "len"
+        if isinstance(expr, ast.Subscript) and shapes.literal_int(expr.slice) is not None:
+            value = expr.value
+            return (isinstance(value, ast.Attribute) and value.attr == "shape") or (
+                isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "size")
+        if isinstance(expr, ast.Name):
+            value = self.eval(expr, frame)
+            return isinstance(value, Const) and type(value.value) is int
+        return False
 
     def _dtype_keyword(self, call: ast.Call) -> str | None:
         value = keyword_value(call, "dtype")
@@ -397,6 +431,20 @@ class TorchSemantics:
 # ---------------------------------------------------------------------- helpers without state
 _NO_CALL = ast.Call(func=ast.Name(id="<layer>", ctx=ast.Load()), args=[], keywords=[], lineno=1, col_offset=0,
                     end_lineno=1, end_col_offset=0)
+
+
+def _joined_tensors(items: Value) -> Value:
+    """`torch.cat(outputs)` / `torch.stack(outputs)` of tensors that all hold one kind: that kind, shape unknown."""
+    if isinstance(items, LayerList):
+        parts: tuple[Value, ...] = (items.last,)
+    elif isinstance(items, TupleValue) and items.items:
+        parts = items.items
+    else:
+        return None
+    joined = join_all(parts)
+    if not isinstance(joined, Tensor) or joined.kind is Kind.UNKNOWN:
+        return None
+    return replace(joined, shape=None, classes_last=False, over_batch=False)
 
 
 def _recurrent_layer() -> Module:

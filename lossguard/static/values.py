@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from lossguard.static.flow import ModuleObserver
 
 MAX_ITEMS = 64
-MAX_CHOICES = 4
+MAX_CHOICES = 8
 MAX_DEPTH = 5
 
 
@@ -84,12 +84,16 @@ class Tensor:
 class Module:
     """A layer or model of torch: calling it returns `returns` (unknown when None).
 
-    `affine` marks a Linear layer: its output's shape follows its input's, `(..., affine_out)`.
+    `affine` marks a Linear layer: its output's shape follows its input's, `(..., affine_out)`. `keeps_shape`
+    marks an elementwise layer (an activation): its output has its input's shape. `passes` marks a layer whose
+    output is its input as far as the loss is concerned (Dropout, BatchNorm, Identity).
     """
 
     returns: "Value"
     affine_out: int | None = None
     affine: bool = False
+    keeps_shape: bool = False
+    passes: bool = False
 
 
 @dataclass(frozen=True)
@@ -313,17 +317,21 @@ def join(a: Value, b: Value) -> Value:
         return joined if joined != Tensor() else None
     if isinstance(a, Module) and isinstance(b, Module):
         return Module(join(a.returns, b.returns), a.affine_out if a.affine_out == b.affine_out else None,
-                      a.affine and b.affine)
+                      a.affine and b.affine, a.keeps_shape and b.keeps_shape, a.passes and b.passes)
     if isinstance(a, TupleValue) and isinstance(b, TupleValue):
         if len(a.items) == len(b.items):
             return TupleValue(tuple(join(x, y) for x, y in zip(a.items, b.items)), a.is_list and b.is_list)
-        if a.is_list and b.is_list and a.items and b.items:
-            return LayerList(join(a.items[-1], b.items[-1]))
+        if a.is_list and b.is_list and (a.items or b.items):
+            # a list that grows in a loop: its length is unknown, its last item is what was appended
+            last_a, last_b = (a.items or b.items)[-1], (b.items or a.items)[-1]
+            return LayerList(join(last_a, last_b))
         return None
     if isinstance(a, (TupleValue, LayerList)) and isinstance(b, (TupleValue, LayerList)):
-        last_a = a.last if isinstance(a, LayerList) else (a.items[-1] if a.items and a.is_list else None)
-        last_b = b.last if isinstance(b, LayerList) else (b.items[-1] if b.items and b.is_list else None)
-        return LayerList(join(last_a, last_b)) if last_a is not None and last_b is not None else None
+        if any(isinstance(v, TupleValue) and not v.is_list for v in (a, b)):
+            return None
+        lasts = [v.last if isinstance(v, LayerList) else v.items[-1] for v in (a, b)
+                 if isinstance(v, LayerList) or v.items]  # an empty list adds no last item
+        return LayerList(join_all(lasts)) if lasts else None
     if isinstance(a, LayerList) and isinstance(b, LayerList):
         return LayerList(join(a.last, b.last))
     if isinstance(a, LossResult) and isinstance(b, LossResult):

@@ -1382,3 +1382,81 @@ def build(trainer_state, name):
 state = build({}, args.act)
 loss = F.cross_entropy(state["model"](x), y)  # LG102
 """)
+
+# ---------------------------------------------------------------- found on the labelled real-code set
+case("sequential-sigmoid-keeps-the-head-shape", """
+D = nn.Sequential(nn.Linear(256, 128), nn.LeakyReLU(0.2), nn.Linear(128, 1), nn.Sigmoid())
+criterion = nn.BCELoss()
+for images, _ in loader:
+    real_labels = torch.ones(images.size(0))
+    d_loss = criterion(D(images), real_labels)  # LG302
+    g_loss = criterion(D(images).squeeze(1), real_labels)
+""")
+case("sequential-dropout-after-the-head", """
+model = nn.Sequential(nn.Linear(16, 4), nn.Softmax(dim=1), nn.Dropout(0.1))
+loss = F.cross_entropy(model(x), y)  # LG102
+""")
+case("relativistic-difference-of-raw-scores-into-bce", """
+disc = nn.Sequential(nn.Linear(64, 32), nn.LeakyReLU(0.2), nn.Linear(32, 1))
+criterion = nn.BCELoss()
+real_out, fake_out = disc(real), disc(fake)
+d_loss = criterion(real_out - torch.mean(fake_out), ones)  # LG106
+ok = nn.BCEWithLogitsLoss()(real_out - torch.mean(fake_out), ones)
+""")
+case("temperature-scaled-probabilities-stay-unknown", """
+teacher = nn.Sequential(nn.Linear(8, 3), nn.Softmax(dim=1))
+loss = nn.BCELoss()(0.5 * teacher(x) + 0.5 * prior, soft)
+""")
+case("decoder-outputs-concatenated", """
+class Decoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.out = nn.Linear(32, 100)
+
+    def forward(self, h, steps):
+        decoded = []
+        for _ in range(steps):
+            decoded.append(F.log_softmax(self.out(h), dim=1))
+        return torch.cat(decoded)
+
+
+decoder = Decoder()
+loss = nn.CrossEntropyLoss()(decoder(h, 5), targets)  # LG103
+""")
+case("resized-softmax-output", """
+class Scorer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, x):
+        return F.softmax(self.fc(x))
+
+
+scorer = Scorer()
+criterion = nn.CrossEntropyLoss()
+out = scorer(x).resize(1, 4)
+loss = criterion(out, y)  # LG102
+""")
+case("loss-as-a-constructor-default", """
+class PairLoss(nn.Module):
+    def __init__(self, loss=nn.CrossEntropyLoss(reduction="sum")):
+        super().__init__()
+        self.loss = loss
+
+    def forward(self, scores, target):
+        probs = torch.softmax(scores, dim=-1)
+        total = 0
+        for row in probs:
+            total = total + self.loss(row, target)  # LG102
+        return total
+
+
+criterion = PairLoss()
+loss = criterion(scores, y)
+""")
+case("loop-over-the-rows-of-logits", """
+logits = nn.Linear(8, 3)(x)
+for row in logits:
+    loss = F.cross_entropy(row, y)
+""")
