@@ -18,7 +18,7 @@ from lossguard.static import names as N
 from lossguard.static.frame import Frame
 from lossguard.static.syntax import literal_int
 from lossguard.static.values import (
-    MAX_CHOICES, MAX_ITEMS, ArgParser, Choice, ClassRef, Const, DictValue, ExternalRef, Function, Instance,
+    MAX_CHOICES, MAX_ITEMS, ArgParser, Choice, ClassRef, Const, DictValue, ExternalRef, Function, Instance, Integer,
     LayerList, LossResult, ModuleRef, Record, SuperRef, Tensor, TupleValue, Value, from_default, is_none, join,
     join_all, truth,
 )
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from lossguard.static.imports import ImportMap
 
 MAX_EXPRESSION_DEPTH = 80
-_BUILTINS = frozenset({"getattr", "dict", "super", "list", "tuple"})
+_BUILTINS = frozenset({"getattr", "dict", "super", "list", "tuple", "len"})
 
 
 class Expressions:
@@ -216,6 +216,8 @@ class Expressions:
             return Tensor(Kind.ONE_HOT, self._origin(expr, "one-hot encoding (identity-matrix rows)"), None)
         base = self.eval(expr.value, frame)
         index = self.eval(expr.slice, frame)
+        if isinstance(expr.value, ast.Attribute) and expr.value.attr == "shape" and isinstance(index, Const):
+            return Integer()  # x.shape[0]
         return self.item_of(base, index, expr, frame)
 
     def item_of(self, base: Value, index: Value, expr: ast.Subscript, frame: Frame) -> Value:
@@ -291,6 +293,8 @@ class Expressions:
             owner = frame.owner
             self_value = frame.env.get(frame.self_name) if frame.self_name else None
             return SuperRef(owner, self_value) if owner is not None else None
+        if name == "len":
+            return Integer()
         if name in ("list", "tuple") and len(args) == 1 and isinstance(args[0][1], TupleValue):
             return TupleValue(args[0][1].items, name == "list")
         return None

@@ -24,7 +24,7 @@ from lossguard.static.imports import ImportMap
 from lossguard.static.suppressions import is_suppressed
 from lossguard.static.syntax import argument_expr, keyword_value, literal_str
 from lossguard.static.values import (
-    ArgParser, Const, Instance, LayerList, Loss, LossResult, Module, Origin, RecordType, Tensor, TupleValue, Value,
+    ArgParser, Const, Instance, Integer, LayerList, Loss, LossResult, Module, Origin, RecordType, Tensor, TupleValue, Value,
     join_all,
 )
 
@@ -213,6 +213,8 @@ class TorchSemantics:
             return self._log(base, call, frame)
         if method in N.NONDIFF_METHODS:
             return Tensor(nondiff=N.NONDIFF_METHODS[method], shape=None)
+        if method == "size" and len(args) == 1 and args[0][0] is None:
+            return Integer()
         if method in N.FLOAT_CAST_METHODS:
             return self._cast(base, base_expr, N.FLOAT_CAST_METHODS[method], call)
         if method in N.INTEGER_CAST_METHODS:
@@ -267,7 +269,7 @@ class TorchSemantics:
                 isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "size")
         if isinstance(expr, ast.Name):
             value = self.eval(expr, frame)
-            return isinstance(value, Const) and type(value.value) is int
+            return isinstance(value, Integer) or (isinstance(value, Const) and type(value.value) is int)
         return False
 
     def _dtype_keyword(self, call: ast.Call) -> str | None:

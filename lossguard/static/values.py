@@ -169,6 +169,11 @@ class Const:
 
 
 @dataclass(frozen=True)
+class Integer:
+    """An int whose value is not known: `x.size(0)`, `x.shape[0]`, `len(data)` (a batch size, say)."""
+
+
+@dataclass(frozen=True)
 class LossResult:
     """The value a loss call returns. Findings that only matter if it is back-propagated wait in `pending`
     (LG401: the input has no gradient; LG404: the loss is not reduced; contract findings of a test file's loss)
@@ -275,7 +280,7 @@ class Choice:
 
 Value = Union[
     Tensor, Module, LayerList, Loss, Instance, ClassRef, SuperRef, Function, ModuleRef, TupleValue, DictValue,
-    Record, RecordType, ArgParser, Const, LossResult, ExternalRef, Choice, None,
+    Record, RecordType, ArgParser, Const, Integer, LossResult, ExternalRef, Choice, None,
 ]
 
 _CHOOSABLE = (Module, Loss, Instance, ClassRef, Function, ExternalRef, ModuleRef)
@@ -306,6 +311,8 @@ def join(a: Value, b: Value) -> Value:
         return a
     if a is None or b is None:
         return None
+    if _is_int(a) and _is_int(b):
+        return Integer()
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         same_kind = a.kind is b.kind and a.kind is not Kind.UNKNOWN
         joined = Tensor(
@@ -345,6 +352,10 @@ def join(a: Value, b: Value) -> Value:
         return Record(tuple((k, join(v, w)) for (k, v), (_, w) in zip(a.fields, b.fields)),
                       a.from_defaults or b.from_defaults)
     return _choice(a, b)
+
+
+def _is_int(value: Value) -> bool:
+    return isinstance(value, Integer) or (isinstance(value, Const) and type(value.value) is int)
 
 
 def _join_fields(a: tuple[tuple[str, Value], ...], b: tuple[tuple[str, Value], ...]) -> tuple[tuple[str, Value], ...]:
@@ -404,7 +415,8 @@ def from_default(value: Value) -> bool:
 
 
 __all__ = [
-    "ArgParser", "Choice", "ClassRef", "Const", "DictValue", "ExternalRef", "Function", "Instance", "LayerList",
+    "ArgParser", "Choice", "ClassRef", "Const", "DictValue", "ExternalRef", "Function", "Instance", "Integer",
+    "LayerList",
     "Loss", "LossResult", "Module", "ModuleRef", "Origin", "Record", "RecordType", "Shape", "SuperRef", "Tensor",
     "TupleValue", "Value", "bounded", "depth", "from_default", "is_none", "join", "join_all", "join_envs", "replace",
     "truth",

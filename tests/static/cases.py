@@ -1460,3 +1460,23 @@ logits = nn.Linear(8, 3)(x)
 for row in logits:
     loss = F.cross_entropy(row, y)
 """)
+case("gan-labels-sized-by-the-batch", """
+class Discriminator(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.dis = nn.Sequential(nn.Linear(784, 256), nn.LeakyReLU(0.2), nn.Linear(256, 1), nn.Sigmoid())
+
+    def forward(self, x):
+        return self.dis(x)
+
+
+D = Discriminator().to(device)
+criterion = nn.BCELoss()
+for img, _ in loader:
+    num_img = img.size(0)
+    real_label = torch.ones(num_img).to(device)
+    fake_label = torch.zeros(len(img))
+    d_loss = criterion(D(img), real_label) + criterion(D(fake), fake_label)  # LG302 LG302
+    g_loss = criterion(D(fake).squeeze(1), real_label)
+    shape_known = criterion(D(img), torch.ones(img.shape[0], 1))
+""")
