@@ -99,8 +99,8 @@ class Expressions:
                     return Const(-number if isinstance(expr.op, ast.USub) else number)
             return operand if isinstance(operand, LossResult) else None
         if isinstance(expr, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
-            self.eval_comprehension(expr, frame)
-            return None
+            element = self.eval_comprehension(expr, frame)
+            return LayerList(element) if isinstance(expr, ast.ListComp) and element is not None else None
         if isinstance(expr, ast.Lambda):
             self.closures[expr] = {**frame.closure, **frame.env}
             return Function(expr, self, None)  # type: ignore[arg-type]
@@ -259,17 +259,20 @@ class Expressions:
                 return shifted
         return _combine_losses(left, right)
 
-    def eval_comprehension(self, expr: ast.AST, frame: Frame) -> None:
+    def eval_comprehension(self, expr: ast.AST, frame: Frame) -> Value:
+        """Read a comprehension in its own scope; the value of its element (every item is made the same way)."""
         inner = frame.child()
         for generator in getattr(expr, "generators", ()):
             self.eval(generator.iter, inner)
             self.bind(generator.target, None, inner)
             for condition in generator.ifs:
                 self.eval(condition, inner)
+        element: Value = None
         for part in ("elt", "key", "value"):
             child = getattr(expr, part, None)
             if isinstance(child, ast.expr):
-                self.eval(child, inner)
+                element = self.eval(child, inner)
+        return element
 
     # ------------------------------------------------------------------ builtins
     def call_builtin(self, name: str, call: ast.Call, args: list[tuple[str | None, Value]], frame: Frame) -> Value:

@@ -45,6 +45,8 @@ JOINING_FUNCTIONS = frozenset({"torch.cat", "torch.stack", "torch.concat", "torc
 # casts have their own handling; `view_as`/`reshape_as`/`type_as` take another tensor's shape or dtype).
 PRESERVING_METHODS = frozenset({"cuda", "cpu", "contiguous", "clone", "detach", "clamp", "clamp_", "clip"})
 TAKING_OTHERS_METADATA = frozenset({"view_as", "reshape_as", "type_as"})
+# In-place methods that give a tensor new values and keep its shape and dtype.
+FILLING_METHODS = frozenset({"fill_", "zero_", "uniform_", "normal_", "random_", "bernoulli_"})
 PRESERVING_FUNCTIONS = frozenset({
     "torch.squeeze", "torch.unsqueeze", "torch.flatten", "torch.reshape", "torch.clamp", "torch.clip",
     "torch.transpose", "torch.permute",

@@ -98,6 +98,9 @@ class TorchSemantics:
         if name == N.RANDINT:
             return Tensor(Kind.CLASS_INDICES, dtype=self._dtype_keyword(call) or "int64", shape=_randint_shape(call))
         if name in N.TYPED_CONSTRUCTORS and args and call.args:
+            if all(self._is_count(arg, frame) or shapes.literal_int(arg) is not None for arg in call.args):
+                # torch.FloatTensor(batch_size): an uninitialised tensor of that size, not a conversion
+                return Tensor(dtype=N.TYPED_CONSTRUCTORS[name], shape=shapes.sizes(call.args, lambda e: True))
             return self._cast(first, call.args[0], N.TYPED_CONSTRUCTORS[name], call)
         if name in N.DTYPE_CONSTRUCTORS and args and call.args:
             return self._construct(first, call)
@@ -140,6 +143,10 @@ class TorchSemantics:
         if dtype is None:
             if isinstance(source, Tensor):
                 return source
+            if isinstance(source, LayerList) and isinstance(source.last, Const):
+                number = source.last.value  # torch.tensor([1 for _ in range(n)]): 1-D
+                if isinstance(number, (int, float)) and not isinstance(number, bool):
+                    return Tensor(dtype="float32" if isinstance(number, float) else "int64", shape=(None,))
             return _tensor_or_none(Tensor(dtype=_literal_dtype(data), shape=_literal_shape(data)))
         if dtype.startswith(("float", "bfloat")):
             cast = self._cast(source, data, dtype, call)
@@ -230,6 +237,8 @@ class TorchSemantics:
             return _tensor_or_none(_reshaped(tensor or Tensor(), method, call))
         if method in N.PRESERVING_METHODS and tensor is not None:
             return tensor
+        if method in N.FILLING_METHODS and tensor is not None:
+            return _tensor_or_none(Tensor(dtype=tensor.dtype, shape=tensor.shape))  # new values, same tensor
         if method in N.TAKING_OTHERS_METADATA and tensor is not None:
             return _tensor_or_none(replace(tensor, shape=None, dtype=None, classes_last=False))
         return None

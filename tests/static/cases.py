@@ -1480,3 +1480,10 @@ for img, _ in loader:
     g_loss = criterion(D(fake).squeeze(1), real_label)
     shape_known = criterion(D(img), torch.ones(img.shape[0], 1))
 """)
+case("gan-labels-from-a-comprehension-and-a-sized-constructor", """
+disc = nn.Sequential(nn.Linear(64, 1), nn.Sigmoid())
+real_label = torch.tensor([1 for _ in range(x.shape[0])]).float()
+fake_label = torch.FloatTensor(x.size(0)).fill_(0)
+d_real = nn.BCELoss()(disc(x), real_label)  # LG302
+d_fake = nn.BCELoss()(disc(x), fake_label)  # LG302
+""")
