@@ -10,6 +10,7 @@ are followed. Expressions nested deeper than real code nests are unknown rather 
 from __future__ import annotations
 
 import ast
+import operator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
@@ -45,6 +46,8 @@ class Expressions:
     qualify: Callable[[ast.AST], "str | None"]
     _origin: Callable[[ast.AST, str], Any]
     module_running: bool
+    reporting: bool
+    path: str
     _depth: int
 
     def eval(self, expr: ast.AST | None, frame: Frame) -> Value:
@@ -121,6 +124,8 @@ class Expressions:
             return self.resolve_name(name)
         if self.imports.star_modules and not name.startswith("_"):
             return self.star_lookup(name)
+        if name == "__name__":  # a checked file runs as the program; a module read for its imports does not
+            return Const("__main__" if self.reporting else self.path)
         return None
 
     def is_unbound(self, name: str, frame: Frame) -> bool:
@@ -305,6 +310,7 @@ class Expressions:
 
 # ---------------------------------------------------------------------- helpers without state
 _AFFINE_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div)
+_ORDER = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge}
 
 
 def _shifted_logits(logits: Value, other: Value) -> Tensor | None:
@@ -350,6 +356,9 @@ def _compare(op: ast.cmpop, left: Value, right: Value) -> bool | None:
                 return bool(left.value == right.value)
             if isinstance(op, ast.NotEq):
                 return bool(left.value != right.value)
+            numbers = all(isinstance(v.value, (int, float)) and not isinstance(v.value, bool) for v in (left, right))
+            if numbers and isinstance(op, (ast.Lt, ast.LtE, ast.Gt, ast.GtE)):
+                return bool(_ORDER[type(op)](left.value, right.value))
         except Exception:  # noqa: BLE001 - a constant whose comparison raises decides nothing
             return None
     if isinstance(op, (ast.In, ast.NotIn)) and isinstance(left, Const) and isinstance(right, TupleValue):

@@ -121,6 +121,17 @@ class ProjectIndex:
             return False, None
         dots = len(qualified) - len(qualified.lstrip("."))
         parts = [part for part in qualified[dots:].split(".") if part]
+        if parts:
+            # `from unet import UNet3Plus`: the package's own name (a re-export) comes before a submodule of that
+            # name, as in Python
+            package = self._find_module(parts[:-1], base_file, dots) if (len(parts) > 1 or dots) else None
+            if package is not None and package.name == "__init__.py" and package.resolve() != base_file:
+                try:
+                    exported = self.observer_for_file(package).export(parts[-1])
+                except SourceError:
+                    exported = None
+                if exported is not None:
+                    return True, exported
         for split in range(len(parts), -1 if dots else 0, -1):
             module_parts, attributes = parts[:split], parts[split:]
             target = self._find_module(module_parts, base_file, dots)

@@ -1487,3 +1487,26 @@ fake_label = torch.FloatTensor(x.size(0)).fill_(0)
 d_real = nn.BCELoss()(disc(x), real_label)  # LG302
 d_fake = nn.BCELoss()(disc(x), fake_label)  # LG302
 """)
+case("loss-picked-by-the-models-class-count", """
+class Seg(nn.Module):
+    def __init__(self, n_classes):
+        super().__init__()
+        self.n_classes = n_classes
+        self.head = nn.Conv2d(8, n_classes, 1)
+
+    def forward(self, x):
+        return torch.sigmoid(self.head(x))
+
+
+def train_net(net, loader):
+    if net.n_classes > 1:
+        criterion = nn.CrossEntropyLoss()
+    else:
+        criterion = nn.BCEWithLogitsLoss()
+    for imgs, masks in loader:
+        loss = criterion(net(imgs), masks)  # LG101
+        loss.backward()
+
+
+train_net(net=Seg(n_classes=1), loader=loader)
+""")

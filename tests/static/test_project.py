@@ -243,3 +243,14 @@ def test_a_checked_file_that_names_no_loss_is_read_when_it_imports_one(tmp_path:
     })
     result = check_paths([str(tmp_path / "main.py")])
     assert [(Path(f.path).name, f.line, f.code) for f in result.findings] == [("engine.py", 7, "LG103")]
+
+
+def test_a_package_reexport_shadows_the_submodule_of_the_same_name(tmp_path: Path) -> None:
+    # unet/__init__.py re-exports the class UNet3Plus from the submodule unet/UNet3Plus.py: the class wins.
+    model = SIGMOID_MODEL.replace("class Net(", "class UNet3Plus(")
+    train = ("import torch.nn as nn\nfrom unet import UNet3Plus\n\nif __name__ == '__main__':\n"
+             "    model = UNet3Plus()\n    loss = nn.BCEWithLogitsLoss()(model(x), y)\n")
+    _write(tmp_path, {"unet/__init__.py": "from .UNet3Plus import UNet3Plus\n", "unet/UNet3Plus.py": model,
+                      "train.py": train})
+    result = check_paths([str(tmp_path / "train.py")])
+    assert [(f.code, f.line) for f in result.findings] == [("LG101", 6)]
