@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from lossguard.contracts import Kind
 from lossguard.static import names as N
+from lossguard.static.data import iteration_item, row_of
 from lossguard.static.frame import Frame
 from lossguard.static.syntax import literal_int
 from lossguard.static.values import (
-    MAX_CHOICES, MAX_ITEMS, ArgParser, Choice, ClassRef, Const, DictValue, ExternalRef, Function, Instance, Integer,
+    MAX_CHOICES, MAX_ITEMS, ArgParser, Choice, ClassRef, Const, DatasetValue, DictValue, Enumerated, ExternalRef,
+    Function, Instance, Number,
     LayerList, LossResult, ModuleRef, Record, SuperRef, Tensor, TupleValue, Value, from_default, is_none, join,
     join_all, truth,
 )
@@ -29,7 +31,9 @@ if TYPE_CHECKING:
     from lossguard.static.imports import ImportMap
 
 MAX_EXPRESSION_DEPTH = 80
-_BUILTINS = frozenset({"getattr", "dict", "super", "list", "tuple", "len"})
+_BUILTINS = frozenset({
+    "getattr", "dict", "super", "list", "tuple", "len", "int", "float", "enumerate", "iter", "next",
+})
 
 
 class Expressions:
@@ -222,7 +226,7 @@ class Expressions:
         base = self.eval(expr.value, frame)
         index = self.eval(expr.slice, frame)
         if isinstance(expr.value, ast.Attribute) and expr.value.attr == "shape" and isinstance(index, Const):
-            return Integer()  # x.shape[0]
+            return Number()  # x.shape[0]
         return self.item_of(base, index, expr, frame)
 
     def item_of(self, base: Value, index: Value, expr: ast.Subscript, frame: Frame) -> Value:
@@ -245,8 +249,12 @@ class Expressions:
             return None
         if isinstance(base, LayerList) and position == -1:
             return base.last
+        if isinstance(base, DatasetValue) and (position is not None or isinstance(index, Number) or index is None):
+            return base.item
         if not isinstance(base, Tensor):
             return None
+        if isinstance(index, Number) or (isinstance(key, int) and not isinstance(expr.slice, ast.Slice)):
+            return row_of(base)  # labels[idx] in a Dataset's __getitem__
         single_index = not isinstance(expr.slice, ast.Tuple)
         if base.kind is Kind.PROBABILITIES or (single_index and base.kind is not Kind.UNKNOWN):
             return replace(base, shape=None)
@@ -301,8 +309,16 @@ class Expressions:
             owner = frame.owner
             self_value = frame.env.get(frame.self_name) if frame.self_name else None
             return SuperRef(owner, self_value) if owner is not None else None
-        if name == "len":
-            return Integer()
+        if name in ("len", "int"):
+            return Number()
+        if name == "float":
+            return Number(is_float=True)
+        if name == "enumerate" and args:
+            return Enumerated(args[0][1])
+        if name == "iter" and args:
+            return args[0][1]
+        if name == "next" and args:
+            return iteration_item(args[0][1])
         if name in ("list", "tuple") and len(args) == 1 and isinstance(args[0][1], TupleValue):
             return TupleValue(args[0][1].items, name == "list")
         return None

@@ -142,6 +142,12 @@ REDUCING_METHODS = frozenset({"mean", "sum"})
 
 # Factories of record types: calling what they return makes a record with these fields.
 RECORD_FACTORIES = frozenset({"collections.namedtuple", "typing.NamedTuple"})
+# The data pipeline: loaders iterate batches of a dataset's samples (see data.py).
+DATA_LOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
+TENSOR_DATASETS = frozenset({"torch.utils.data.TensorDataset", "torch.utils.data.dataset.TensorDataset"})
+DATASET_SPLITS = frozenset({"torch.utils.data.random_split", "torch.utils.data.Subset",
+                            "torch.utils.data.dataset.random_split", "torch.utils.data.dataset.Subset"})
+PROGRESS_BARS = frozenset({"tqdm", "tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm", "tqdm.autonotebook.tqdm"})
 ARGUMENT_PARSER = "argparse.ArgumentParser"
 
 

@@ -11,19 +11,17 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING, Callable, Sequence
 
-from lossguard.contracts import Kind
+from lossguard.static.data import iteration_item
 from lossguard.static.frame import EVAL_MODE, Frame
 from lossguard.static.syntax import FunctionNode, assigned_names
 from lossguard.static.values import (
-    DictValue, Function, Instance, LayerList, LossResult, Record, Tensor, TupleValue, Value, join, join_all,
-    join_envs,
+    DictValue, Function, Instance, LayerList, LossResult, Record, TupleValue, Value, join, join_envs,
 )
 
 if TYPE_CHECKING:
     from lossguard.static.budget import Budget
 
 MAX_LOOP_NESTING = 4
-_ROW_KINDS = frozenset({Kind.LOGITS, Kind.PROBABILITIES, Kind.DISTRIBUTION, Kind.LOG_DISTRIBUTION})
 MAX_BLOCK_NESTING = 40
 _TRY_STAR = getattr(ast, "TryStar", ast.Try)
 
@@ -132,6 +130,8 @@ class Statements:
                 items = value.items
             elif isinstance(value, Record):
                 items = tuple(item for _, item in value.fields)
+            elif isinstance(value, LayerList):  # `train, val = random_split(...)`: every item made the same way
+                items = (value.last,) * len(target.elts)
             starred = any(isinstance(element, ast.Starred) for element in target.elts)
             known = len(items) == len(target.elts) and not starred
             for index, element in enumerate(target.elts):
@@ -253,8 +253,7 @@ class Statements:
                 return
             items: Value = None
         else:
-            iterated = self.eval(node.iter, frame)
-            items = _iteration_item(iterated)
+            items = iteration_item(self.eval(node.iter, frame))
         entry = dict(frame.env)
         reporting = frame.reporting
         if frame.loop_nesting < MAX_LOOP_NESTING and not self.budget.exhausted:
@@ -330,16 +329,6 @@ class Statements:
 
 
 # ---------------------------------------------------------------------- helpers without state
-def _iteration_item(iterated: Value) -> Value:
-    """What a `for` loop's variable holds: the join of a literal sequence's items; a slice of a model output
-    (`for out in outputs:` over the batch keeps what each row holds)."""
-    if isinstance(iterated, TupleValue) and iterated.items:
-        return join_all(iterated.items)
-    if isinstance(iterated, Tensor) and iterated.kind in _ROW_KINDS:
-        return Tensor(iterated.kind, iterated.origin)
-    return None
-
-
 def _parallel_tuple(target: ast.AST, value: ast.AST) -> bool:
     return (
         isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List))

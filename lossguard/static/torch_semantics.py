@@ -19,12 +19,13 @@ from lossguard.judge import Observed, judge
 from lossguard.rules import get_rule
 from lossguard.static import names as N
 from lossguard.static import shapes
+from lossguard.static.data import batched, row_of
 from lossguard.static.frame import Frame
 from lossguard.static.imports import ImportMap
 from lossguard.static.suppressions import is_suppressed
 from lossguard.static.syntax import argument_expr, keyword_value, literal_str
 from lossguard.static.values import (
-    ArgParser, Const, Instance, Integer, LayerList, Loss, LossResult, Module, Origin, RecordType, Tensor, TupleValue, Value,
+    ArgParser, Batches, Const, DatasetValue, Instance, Number, LayerList, Loss, LossResult, Module, Origin, RecordType, Tensor, TupleValue, Value,
     join_all,
 )
 
@@ -55,6 +56,7 @@ class TorchSemantics:
     apply: Callable[..., Value]
     star_externals: list[str]
     column_of: Callable[[int, int], int]
+    call_method: Callable[..., Value]
 
     # ------------------------------------------------------------------ calls of torch names
     def call_qualified(self, qualified: str, call: ast.Call, args: Args, frame: Frame) -> Value:
@@ -108,6 +110,15 @@ class TorchSemantics:
             return replace(first, shape=None, classes_last=False) if isinstance(first, Tensor) else None
         if name in N.JOINING_FUNCTIONS and args:
             return _joined_tensors(first)
+        if name in N.DATA_LOADERS:
+            dataset = _argument(args, 0, ("dataset",))
+            return Batches(batched(self.sample_of(dataset, frame)))
+        if name in N.TENSOR_DATASETS:
+            return DatasetValue(TupleValue(tuple(row_of(value) for keyword, value in args if keyword is None)))
+        if name in N.DATASET_SPLITS and args:
+            return LayerList(first) if name.endswith("random_split") else first
+        if name in N.PROGRESS_BARS and args:
+            return first  # tqdm(loader) iterates the loader
         if name in N.RECORD_FACTORIES:
             return _record_type(call)
         if name == N.ARGUMENT_PARSER:
@@ -221,7 +232,7 @@ class TorchSemantics:
         if method in N.NONDIFF_METHODS:
             return Tensor(nondiff=N.NONDIFF_METHODS[method], shape=None)
         if method == "size" and len(args) == 1 and args[0][0] is None:
-            return Integer()
+            return Number()
         if method in N.FLOAT_CAST_METHODS:
             return self._cast(base, base_expr, N.FLOAT_CAST_METHODS[method], call)
         if method in N.INTEGER_CAST_METHODS:
@@ -265,6 +276,14 @@ class TorchSemantics:
         shape = tensor.shape if tensor is not None else None
         return Tensor(Kind.CLASS_INDICES if dtype in ("int64", "uint8") else Kind.UNKNOWN, None, dtype, shape)
 
+    def sample_of(self, dataset: Value, frame: Frame) -> Value:
+        """What `dataset[i]` holds: a TensorDataset's rows, or what the project's `__getitem__` returns."""
+        if isinstance(dataset, DatasetValue):
+            return dataset.item
+        if isinstance(dataset, Instance) and dataset.cls.find_method("__getitem__") is not None:
+            return self.call_method(dataset, "__getitem__", _NO_CALL, [(None, Number())], [None], frame)
+        return None
+
     def _is_count(self, expr: ast.expr, frame: Frame) -> bool:
         """One integer, provably: `x.size(0)`, `x.shape[0]`, `len(data)`, or a name whose value is an int."""
         if isinstance(expr, ast.Call):
@@ -278,7 +297,8 @@ class TorchSemantics:
                 isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "size")
         if isinstance(expr, ast.Name):
             value = self.eval(expr, frame)
-            return isinstance(value, Integer) or (isinstance(value, Const) and type(value.value) is int)
+            return (isinstance(value, Number) and not value.is_float) or (
+                isinstance(value, Const) and type(value.value) is int)
         return False
 
     def _dtype_keyword(self, call: ast.Call) -> str | None:

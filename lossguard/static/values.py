@@ -169,8 +169,32 @@ class Const:
 
 
 @dataclass(frozen=True)
-class Integer:
-    """An int whose value is not known: `x.size(0)`, `x.shape[0]`, `len(data)` (a batch size, say)."""
+class Number:
+    """A number whose value is not known: an int from `x.size(0)`, `x.shape[0]`, `len(data)` (a batch size, say),
+    or a float from `float(...)`."""
+
+    is_float: bool = False
+
+
+@dataclass(frozen=True)
+class DatasetValue:
+    """A dataset whose samples are known: `dataset[i]` holds `item` (`TensorDataset(x, y)`, a split of one)."""
+
+    item: "Value"
+
+
+@dataclass(frozen=True)
+class Batches:
+    """A DataLoader (or anything iterated for batches): each iteration gives `item`, batched."""
+
+    item: "Value"
+
+
+@dataclass(frozen=True)
+class Enumerated:
+    """`enumerate(inner)`: each iteration gives `(index, item of inner)`."""
+
+    inner: "Value"
 
 
 @dataclass(frozen=True)
@@ -280,7 +304,8 @@ class Choice:
 
 Value = Union[
     Tensor, Module, LayerList, Loss, Instance, ClassRef, SuperRef, Function, ModuleRef, TupleValue, DictValue,
-    Record, RecordType, ArgParser, Const, Integer, LossResult, ExternalRef, Choice, None,
+    Record, RecordType, ArgParser, Const, Number, LossResult, ExternalRef, Choice, DatasetValue, Batches, Enumerated,
+    None,
 ]
 
 _CHOOSABLE = (Module, Loss, Instance, ClassRef, Function, ExternalRef, ModuleRef)
@@ -296,6 +321,10 @@ def depth(value: Value) -> int:
         return 1 + max((depth(item) for _, item in value.fields), default=0)
     if isinstance(value, Choice):
         return max((depth(item) for item in value.options), default=0)
+    if isinstance(value, (DatasetValue, Batches)):
+        return 1 + depth(value.item)
+    if isinstance(value, Enumerated):
+        return 1 + depth(value.inner)
     return 0
 
 
@@ -312,7 +341,9 @@ def join(a: Value, b: Value) -> Value:
     if a is None or b is None:
         return None
     if _is_int(a) and _is_int(b):
-        return Integer()
+        return Number()
+    if isinstance(a, Number) and isinstance(b, Number):
+        return Number(True)
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         same_kind = a.kind is b.kind and a.kind is not Kind.UNKNOWN
         joined = Tensor(
@@ -355,7 +386,7 @@ def join(a: Value, b: Value) -> Value:
 
 
 def _is_int(value: Value) -> bool:
-    return isinstance(value, Integer) or (isinstance(value, Const) and type(value.value) is int)
+    return (isinstance(value, Number) and not value.is_float) or (isinstance(value, Const) and type(value.value) is int)
 
 
 def _join_fields(a: tuple[tuple[str, Value], ...], b: tuple[tuple[str, Value], ...]) -> tuple[tuple[str, Value], ...]:
@@ -415,7 +446,7 @@ def from_default(value: Value) -> bool:
 
 
 __all__ = [
-    "ArgParser", "Choice", "ClassRef", "Const", "DictValue", "ExternalRef", "Function", "Instance", "Integer",
+    "ArgParser", "Batches", "Choice", "DatasetValue", "Enumerated", "ClassRef", "Const", "DictValue", "ExternalRef", "Function", "Instance", "Number",
     "LayerList",
     "Loss", "LossResult", "Module", "ModuleRef", "Origin", "Record", "RecordType", "Shape", "SuperRef", "Tensor",
     "TupleValue", "Value", "bounded", "depth", "from_default", "is_none", "join", "join_all", "join_envs", "replace",

@@ -1510,3 +1510,87 @@ def train_net(net, loader):
 
 train_net(net=Seg(n_classes=1), loader=loader)
 """)
+
+# ---------------------------------------------------------------- data pipelines
+case("dataset-one-hot-targets-through-a-loader", """
+from torch.utils.data import DataLoader, Dataset
+
+
+class Digits(Dataset):
+    def __init__(self, images, labels):
+        self.images = images
+        self.labels = labels
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, idx):
+        return self.images[idx], F.one_hot(self.labels[idx], num_classes=10).float()
+
+
+model = nn.Linear(64, 10)
+loader = DataLoader(Digits(x, y), batch_size=32, shuffle=True)
+for step, (images, targets) in enumerate(loader):
+    loss = nn.CrossEntropyLoss()(model(images), targets)  # LG201
+    loss.backward()
+""")
+case("dataset-class-index-targets-through-a-loader-twin", """
+from torch.utils.data import DataLoader, Dataset
+
+
+class Digits(Dataset):
+    def __init__(self, images, labels):
+        self.images = images
+        self.labels = labels
+
+    def __getitem__(self, idx):
+        return self.images[idx], self.labels[idx]
+
+
+model = nn.Linear(64, 10)
+for images, targets in DataLoader(Digits(x, y), batch_size=32):
+    loss = nn.CrossEntropyLoss()(model(images), targets)
+    loss.backward()
+""")
+case("tensor-dataset-scalar-targets-against-a-column-output", """
+from torch.utils.data import DataLoader, TensorDataset, random_split
+
+features = torch.randn(500, 8)
+prices = torch.randn(500)
+train_set, val_set = random_split(TensorDataset(features, prices), [400, 100])
+model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1))
+criterion = nn.MSELoss()
+for xb, yb in DataLoader(train_set, batch_size=16):
+    loss = criterion(model(xb), yb)  # LG301
+    loss.backward()
+for xb, yb in DataLoader(val_set, batch_size=16):
+    fine = criterion(model(xb).squeeze(1), yb)
+""")
+case("dataset-float-label-into-bce-head", """
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+
+class Reviews(Dataset):
+    def __init__(self, texts, labels):
+        self.texts = texts
+        self.labels = labels
+
+    def __getitem__(self, i):
+        return {"x": self.texts[i], "y": float(self.labels[i])}
+
+
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(128, 1)
+
+    def forward(self, x):
+        return torch.sigmoid(self.fc(x))
+
+
+model = Classifier()
+for batch in tqdm(DataLoader(Reviews(texts, labels), batch_size=64)):
+    loss = F.binary_cross_entropy(model(batch["x"]), batch["y"])  # LG302
+    loss.backward()
+""")
