@@ -182,7 +182,9 @@ class Expressions:
             decided = _compare(expr.ops[0], values[0], values[1])
             if decided is not None:
                 return Const(decided, from_default(values[0]) or from_default(values[1]))
-        return Tensor(nondiff="a comparison", dtype="bool")
+        if any(isinstance(value, Tensor) for value in values):
+            return Tensor(nondiff="a comparison", dtype="bool")  # a mask: no gradient flows through it
+        return None  # two unknowns compared may be plain Python values
 
     # ------------------------------------------------------------------ containers
     def eval_sequence(self, expr: ast.List | ast.Tuple, frame: Frame) -> Value:

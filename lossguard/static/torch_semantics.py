@@ -111,6 +111,8 @@ class TorchSemantics:
         if name in N.JOINING_FUNCTIONS and args:
             return _joined_tensors(first)
         if name in N.DATA_LOADERS:
+            if keyword_value(call, "collate_fn") is not None:
+                return Batches(None)  # a collate function of its own makes the batches
             dataset = _argument(args, 0, ("dataset",))
             return Batches(batched(self.sample_of(dataset, frame)))
         if name in N.TENSOR_DATASETS:

@@ -1594,3 +1594,24 @@ for batch in tqdm(DataLoader(Reviews(texts, labels), batch_size=64)):
     loss = F.binary_cross_entropy(model(batch["x"]), batch["y"])  # LG302
     loss.backward()
 """)
+case("dataset-with-its-own-collate-and-python-comparisons", """
+from torch.utils.data import DataLoader, Dataset
+
+
+class Faces(Dataset):
+    def __getitem__(self, ix):
+        row = self.df.iloc[ix]
+        return row.image, row.age, row.gender == "Female"
+
+    def collate_fn(self, batch):
+        images, ages, genders = zip(*batch)
+        return torch.stack(images), torch.tensor(ages).float(), torch.tensor(genders).float()
+
+
+head = nn.Sequential(nn.Linear(64, 1), nn.Sigmoid())
+data = Faces()
+for ims, age, gender in DataLoader(data, batch_size=32, collate_fn=data.collate_fn):
+    loss = nn.BCELoss()(head(ims).squeeze(), gender)
+for ims, age, gender in DataLoader(data, batch_size=32):
+    loss = nn.BCELoss()(head(ims).squeeze(), gender)
+""")
