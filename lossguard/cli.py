@@ -81,6 +81,8 @@ def check(
         raise click.UsageError(str(error)) from None
 
     result = check_paths(list(paths) or ["."], enabled=enabled, config=config)
+    for notice in result.skipped:
+        click.echo(notice, err=True)
     for error in result.errors:
         click.echo(error, err=True)
     output = render(result.findings, output_format, quiet=quiet, files_checked=result.files_checked,

@@ -10,13 +10,25 @@ result is unknown, which silences findings and never makes one up.
 from __future__ import annotations
 
 BASE_STEPS = 20_000
-STEPS_PER_STATEMENT = 20
+READS_PER_FUNCTION = 8  # distinct argument sets one function is re-read with
+STEPS_PER_STATEMENT = 4
 
 
 class Budget:
     def __init__(self, steps: int = BASE_STEPS) -> None:
         self.left = steps
         self.spent = 0
+        self.reads: dict[int, int] = {}  # id of a function's node -> times re-read for a call
+
+    def may_read(self, function_id: int) -> bool:
+        """Whether a function may be re-read once more for a call: within the budget, and within its share."""
+        if self.exhausted:
+            return False
+        count = self.reads.get(function_id, 0)
+        if count >= READS_PER_FUNCTION:
+            return False
+        self.reads[function_id] = count + 1
+        return True
 
     @classmethod
     def for_module(cls, statements: int) -> "Budget":

@@ -415,6 +415,8 @@ class Calls:
             key, cached = None, None  # an unhashable value: read without memoising
         if cached is not None:
             return cached
+        if not self.budget.may_read(id(node)):
+            return _CUT, {i: None for i, (_, value) in enumerate(args) if isinstance(value, (Instance, DictValue))}
         self.budget.spend(10)
         callee = self.function_frame(function, {k: v for k, (v, _) in bound.items()}, reporting, frame)
         self.call_stack.append(node)

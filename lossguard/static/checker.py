@@ -15,7 +15,7 @@ from lossguard.contracts import prefilter_vocabulary
 from lossguard.findings import Finding, sort_findings
 from lossguard.static.discover import discover
 from lossguard.static.project import ProjectIndex
-from lossguard.static.source import SourceError
+from lossguard.static.source import FileSkipped, SourceError
 
 _VOCABULARY = prefilter_vocabulary()
 
@@ -24,6 +24,7 @@ _VOCABULARY = prefilter_vocabulary()
 class CheckResult:
     findings: list[Finding] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # one line per path that could not be checked
+    skipped: list[str] = field(default_factory=list)  # one line per file deliberately not analysed
     files_checked: int = 0
 
 
@@ -62,6 +63,8 @@ def check_paths(paths: list[str], enabled: frozenset[str] | None = None, config:
             if not may_call_a_loss(data) and not index.imports_a_candidate(Path(file), data, may_call_a_loss):
                 continue
             index.analyse(index.observer_for_file(Path(file), display=file))
+        except FileSkipped as notice:
+            result.skipped.append(notice.located(file))
         except SourceError as error:
             result.errors.append(error.located(file))
         except OSError as error:

@@ -18,7 +18,7 @@ from typing import Callable
 from lossguard.static.budget import Budget
 from lossguard.static.flow import ModuleObserver, _no_cells
 from lossguard.static.notebook import read_notebook
-from lossguard.static.source import SourceError, decode_python
+from lossguard.static.source import MAX_SYNTAX_NODES, FileSkipped, SourceError, decode_python, estimated_nodes
 from lossguard.static.values import ModuleRef, Value
 
 _ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
@@ -60,7 +60,7 @@ class ProjectIndex:
         self.checked = checked or set()
         self.enabled = enabled
         self.observers: dict[Path, ModuleObserver | None] = {}  # None: being read, or could not be
-        self.failures: dict[Path, SourceError] = {}
+        self.failures: dict[Path, SourceError | FileSkipped] = {}
         self._roots: dict[Path, list[Path]] = {}
         self.budget = Budget()  # shared by every module one checked file's analysis reads; renewed per file
         self._candidate_imports: dict[Path, bool] = {}
@@ -89,7 +89,7 @@ class ProjectIndex:
         self.observers[key] = None
         try:
             return self._read(key, display or _display(key))
-        except SourceError as error:
+        except (SourceError, FileSkipped) as error:
             self.failures[key] = error
             raise
 
@@ -98,6 +98,9 @@ class ProjectIndex:
             data = key.read_bytes()
         except OSError as error:
             raise SourceError(f"cannot read: {error.strerror or error}") from None
+        nodes = estimated_nodes(data)
+        if nodes > MAX_SYNTAX_NODES:
+            raise FileSkipped(f"about {nodes:,} syntax nodes, over the {MAX_SYNTAX_NODES:,} one file may have")
         if key.suffix == ".ipynb":
             program = read_notebook(data)
             try:
@@ -111,7 +114,7 @@ class ProjectIndex:
     def analyse(self, observer: ModuleObserver) -> None:
         """Run one checked module with a fresh work budget sized from it (see budget.py)."""
         fresh = Budget.for_module(observer.node_count)
-        self.budget.left, self.budget.spent = fresh.left, 0
+        self.budget.left, self.budget.spent, self.budget.reads = fresh.left, 0, {}
         observer.run()
 
     def resolve(self, qualified: str, importer: ModuleObserver) -> tuple[bool, Value]:
@@ -128,7 +131,7 @@ class ProjectIndex:
             if package is not None and package.name == "__init__.py" and package.resolve() != base_file:
                 try:
                     exported = self.observer_for_file(package).export(parts[-1])
-                except SourceError:
+                except (SourceError, FileSkipped):
                     exported = None
                 if exported is not None:
                     return True, exported
@@ -139,7 +142,7 @@ class ProjectIndex:
                 continue
             try:
                 observer = self.observer_for_file(target)
-            except SourceError:
+            except (SourceError, FileSkipped):
                 return True, None
             if not attributes:
                 return True, ModuleRef(observer)

@@ -21,7 +21,7 @@ from lossguard.static.values import (
 if TYPE_CHECKING:
     from lossguard.static.budget import Budget
 
-MAX_LOOP_NESTING = 4
+MAX_LOOP_NESTING = 3
 MAX_BLOCK_NESTING = 40
 _TRY_STAR = getattr(ast, "TryStar", ast.Try)
 
