@@ -22,6 +22,7 @@ from lossguard.static.source import MAX_SYNTAX_NODES, FileSkipped, SourceError, 
 from lossguard.static.values import ModuleRef, Value
 
 _ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
+_PARENT_ROOTS = 3
 # `from .engine import x`, `from pkg.engine import x`, `import pkg.engine as e`: (leading dots, dotted module name).
 _IMPORTED = re.compile(
     r"^[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?([\w, \t]*)|import[ \t]+([\w.]+))", re.MULTILINE)
@@ -211,6 +212,9 @@ class ProjectIndex:
             while (top / "__init__.py").exists() and top.parent != top:
                 top = top.parent
             roots.append(top)
+            # with no marker file, a script run from a parent folder (`python main.py` at the top) imports
+            # `src.model` from there: the nearest few parent folders are roots too
+            roots.extend(list(directory.parents)[:_PARENT_ROOTS])
             self._roots[directory] = list(dict.fromkeys(r for r in roots if r.is_dir()))
         return self._roots[directory]
 

@@ -106,6 +106,8 @@ class TorchSemantics:
             return self._cast(first, call.args[0], N.TYPED_CONSTRUCTORS[name], call)
         if name in N.DTYPE_CONSTRUCTORS and args and call.args:
             return self._construct(first, call)
+        if name in N.IDENTITY_FUNCTIONS and args:
+            return first
         if name in N.PRESERVING_FUNCTIONS and args:
             return replace(first, shape=None, classes_last=False) if isinstance(first, Tensor) else None
         if name in N.JOINING_FUNCTIONS and args:

@@ -1615,3 +1615,10 @@ for ims, age, gender in DataLoader(data, batch_size=32, collate_fn=data.collate_
 for ims, age, gender in DataLoader(data, batch_size=32):
     loss = nn.BCELoss()(head(ims).squeeze(), gender)
 """)
+case("variable-wrapped-gan-labels", """
+from torch.autograd import Variable
+
+D = nn.Sequential(nn.Linear(10, 1), nn.Sigmoid())
+labels = Variable(torch.ones(x.size(0)))
+loss = nn.BCELoss()(D(Variable(x)), labels)  # LG302
+""")

@@ -254,3 +254,11 @@ def test_a_package_reexport_shadows_the_submodule_of_the_same_name(tmp_path: Pat
                       "train.py": train})
     result = check_paths([str(tmp_path / "train.py")])
     assert [(f.code, f.line) for f in result.findings] == [("LG101", 6)]
+
+
+def test_no_marker_file_and_a_package_imported_from_the_top(tmp_path: Path) -> None:
+    # No pyproject/setup/.git; src/train.py imports `src.model`, as it does when main.py at the top runs it.
+    _write(tmp_path, {"src/model.py": SIGMOID_MODEL,
+                      "src/train.py": TRAIN.format(imports="from src.model import Net\nmodel = Net()\n")})
+    result = check_paths([str(tmp_path / "src" / "train.py")])
+    assert [f.code for f in result.findings] == ["LG101"]
