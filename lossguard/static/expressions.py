@@ -268,6 +268,8 @@ class Expressions:
         left, right = self.eval(expr.left, frame), self.eval(expr.right, frame)
         if isinstance(expr.op, ast.Add) and isinstance(left, (TupleValue, LayerList)) and isinstance(right, (TupleValue, LayerList)):
             return _concatenate(left, right)
+        if _is_number(left) and _is_number(right) and isinstance(expr.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv)):
+            return Number()  # n_source + n_target, batch_size * 2
         if isinstance(expr.op, _AFFINE_OPERATORS):
             shifted = _shifted_logits(left, right) or _shifted_logits(right, left)
             if shifted is not None:
@@ -341,6 +343,11 @@ def _shifted_logits(logits: Value, other: Value) -> Tensor | None:
     if other is None or (isinstance(other, Tensor) and other.kind in (Kind.UNKNOWN, Kind.LOGITS)):
         return Tensor(Kind.LOGITS, logits.origin, logits.dtype)
     return None
+
+
+def _is_number(value: Value) -> bool:
+    return (isinstance(value, Number) and not value.is_float) or (
+        isinstance(value, Const) and type(value.value) is int)
 
 
 def _key(value: Value) -> Any:

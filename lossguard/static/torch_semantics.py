@@ -111,7 +111,9 @@ class TorchSemantics:
         if name in N.PRESERVING_FUNCTIONS and args:
             return replace(first, shape=None, classes_last=False) if isinstance(first, Tensor) else None
         if name in N.JOINING_FUNCTIONS and args:
-            return _joined_tensors(first)
+            dim = argument_expr(call, 1, "dim")
+            along_batch = dim is None or shapes.literal_int(dim) == 0
+            return _joined_tensors(first, stacked=name.endswith("stack"), along_batch=along_batch)
         if name in N.DATA_LOADERS:
             if keyword_value(call, "collate_fn") is not None:
                 return Batches(None)  # a collate function of its own makes the batches
@@ -289,21 +291,10 @@ class TorchSemantics:
         return None
 
     def _is_count(self, expr: ast.expr, frame: Frame) -> bool:
-        """One integer, provably: `x.size(0)`, `x.shape[0]`, `len(data)`, or a name whose value is an int."""
-        if isinstance(expr, ast.Call):
-            func = expr.func
-            if isinstance(func, ast.Attribute) and func.attr == "size" and len(expr.args) == 1:
-                return True
-            return isinstance(func, ast.Name) and func.id == "len"
-        if isinstance(expr, ast.Subscript) and shapes.literal_int(expr.slice) is not None:
-            value = expr.value
-            return (isinstance(value, ast.Attribute) and value.attr == "shape") or (
-                isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "size")
-        if isinstance(expr, ast.Name):
-            value = self.eval(expr, frame)
-            return (isinstance(value, Number) and not value.is_float) or (
-                isinstance(value, Const) and type(value.value) is int)
-        return False
+        """One integer, provably: `x.size(0)`, `x.shape[0]`, `len(data)`, their sums, a name bound to an int."""
+        value = self.eval(expr, frame)
+        return (isinstance(value, Number) and not value.is_float) or (
+            isinstance(value, Const) and type(value.value) is int)
 
     def _dtype_keyword(self, call: ast.Call) -> str | None:
         value = keyword_value(call, "dtype")
@@ -468,18 +459,32 @@ _NO_CALL = ast.Call(func=ast.Name(id="<layer>", ctx=ast.Load()), args=[], keywor
                     end_lineno=1, end_col_offset=0)
 
 
-def _joined_tensors(items: Value) -> Value:
-    """`torch.cat(outputs)` / `torch.stack(outputs)` of tensors that all hold one kind: that kind, shape unknown."""
+def _joined_tensors(items: Value, stacked: bool, along_batch: bool) -> Value:
+    """`torch.cat(parts)` / `torch.stack(parts)`: what every part holds; concatenating same-rank parts along the
+    batch dim keeps the rank (`torch.cat((ones(n), zeros(m)))` is 1-D), stacking adds one."""
     if isinstance(items, LayerList):
         parts: tuple[Value, ...] = (items.last,)
+        known_count = False
     elif isinstance(items, TupleValue) and items.items:
         parts = items.items
+        known_count = True
     else:
         return None
-    joined = join_all(parts)
-    if not isinstance(joined, Tensor) or joined.kind is Kind.UNKNOWN:
+    if not all(isinstance(part, Tensor) for part in parts):
         return None
-    return replace(joined, shape=None, classes_last=False, over_batch=False)
+    ranks = {len(part.shape) if part.shape is not None else None for part in parts}  # type: ignore[union-attr]
+    shape = None
+    if known_count and len(ranks) == 1 and None not in ranks:
+        tails = {part.shape[1:] for part in parts}  # type: ignore[union-attr, index]
+        if stacked:
+            shape = (None, *parts[0].shape) if len({part.shape for part in parts}) == 1 else None  # type: ignore[union-attr]
+        elif along_batch and len(tails) == 1:
+            shape = (None, *tails.pop())
+    joined = join_all(parts)
+    if not isinstance(joined, Tensor):
+        joined = Tensor()
+    result = replace(joined, shape=shape, classes_last=False, over_batch=False)
+    return result if result != Tensor() else None
 
 
 def _recurrent_layer() -> Module:

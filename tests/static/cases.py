@@ -1622,3 +1622,11 @@ D = nn.Sequential(nn.Linear(10, 1), nn.Sigmoid())
 labels = Variable(torch.ones(x.size(0)))
 loss = nn.BCELoss()(D(Variable(x)), labels)  # LG302
 """)
+case("domain-labels-concatenated", """
+adversary = nn.Sequential(nn.Linear(256, 1), nn.Sigmoid())
+source = torch.ones(labels.size(0)).float()
+target = torch.zeros(inputs.size(0) - labels.size(0)).float()
+domain = torch.cat((source, target), dim=0)
+loss = nn.BCELoss()(adversary(features), domain)  # LG302
+fine = nn.BCELoss()(adversary(features).squeeze(1), domain)
+""")
