@@ -179,14 +179,16 @@ def judge(label: Label, run: CheckRun) -> Result:
 
 
 def unlabelled(results: list[Result], labels: list[Label]) -> list[tuple[Label, Hit]]:
-    """Findings on positive files that match no label of the set: a person judges them."""
-    labelled = [(lab.repo, spot) for lab in labels for spot in lab.spots]
+    """Findings on positive files that match no positive of the set (another file's label, or the same line with its
+    own rule), including other rules at a labelled line, which may be a second real pitfall: a person judges them."""
+    labelled = [(lab.repo, lab.rule, spot) for lab in labels if lab.label == "positive" for spot in lab.spots]
     seen: set[tuple[str, Hit]] = set()
     out = []
     for result in results:
         for hit in result.others:
             key = (result.label.repo, hit)
-            if key in seen or any(repo == result.label.repo and same_spot(hit, s) for repo, s in labelled):
+            if key in seen or any(repo == result.label.repo and rule == hit.code and same_spot(hit, s)
+                                  for repo, rule, s in labelled):
                 continue
             seen.add(key)
             out.append((result.label, hit))
@@ -304,8 +306,9 @@ def run_checker(command: list[str], root: Path, target: str, config: Path, timeo
     except OSError as error:
         return CheckRun("crash", detail=f"cannot start the checker: {error}")
     seconds = time.perf_counter() - started
+    errors = [line for line in proc.stderr.splitlines() if ": error: " in line]
     tail = " | ".join(proc.stderr.strip().splitlines()[-3:])
-    if proc.returncode != 0:
+    if proc.returncode not in (0, 2):  # 2: some files could not be checked; the others are still reported
         return CheckRun("crash", detail=f"exit {proc.returncode}: {tail}", seconds=seconds)
     try:
         raw = json.loads(proc.stdout or "[]")
@@ -313,7 +316,10 @@ def run_checker(command: list[str], root: Path, target: str, config: Path, timeo
                     item.get("message", "")) for item in raw]
     except (ValueError, KeyError, TypeError) as error:
         return CheckRun("crash", detail=f"unreadable JSON ({error}): {proc.stdout[:200]!r} {tail}", seconds=seconds)
-    return CheckRun("ok", hits, detail=tail, seconds=seconds)
+    if proc.returncode == 2 and target != ".":
+        return CheckRun("unparsable", hits, detail=tail, seconds=seconds)
+    detail = f"{len(errors)} file errors, e.g. {errors[0]}" if errors else ""
+    return CheckRun("ok", hits, detail=detail, seconds=seconds)
 
 
 def normalise(path: str, root: Path) -> str:
@@ -410,12 +416,12 @@ def report(results: list[Result], labels: list[Label]) -> None:
     found = sum(r.outcome == "found" for r in positives)
     print(f"{'all':<8} {len(positives):>9} {found:>6}  {percent(found, len(positives))}")
     false_positives = [r for r in negatives if r.outcome == "false-positive"]
-    wrong_on_positive = sum(1 for r in positives for hit in r.others
-                            if any(same_spot(hit, s) for s in r.label.spots))
+    other_rule_on_positive = sum(1 for r in positives for hit in r.others
+                                 if any(same_spot(hit, s) for s in r.label.spots))
     print(f"\nnegatives: {len(negatives)}, with a finding (false positives): {len(false_positives)}")
-    denominator = found + len(false_positives) + wrong_on_positive
-    print(f"precision on labelled lines: {percent(found, denominator)}"
-          f" ({found} right, {len(false_positives)} negatives flagged, {wrong_on_positive} wrong codes on positive lines)")
+    print(f"precision on labelled lines: {percent(found, found + len(false_positives))}"
+          f" ({found} right, {len(false_positives)} negatives flagged; {other_rule_on_positive} findings of another rule"
+          " at a positive's line, listed below to judge)")
     repos = {r.label.repo for r in results}
     print(f"set: {len(positives)} positives from {len({r.label.repo for r in positives})} repositories,"
           f" {len(negatives)} negatives from {len({r.label.repo for r in negatives})}; {len(repos)} repositories")
