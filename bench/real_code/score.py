@@ -372,8 +372,11 @@ def score_files(labels: list[Label], roots: dict, command: list[str], config: Pa
     return results
 
 
-def score_repos(labels: list[Label], roots: dict, command: list[str], config: Path, timeout: float) -> None:
-    """Every finding over each whole repository, marked against the labels, for a person to judge."""
+def score_repos(labels: list[Label], roots: dict, command: list[str], config: Path, timeout: float) -> list[Result]:
+    """Every finding over each whole repository, marked against the labels, for a person to judge; and each label
+    judged against its whole repository's findings (a loss call in a module that the labelled file's caller
+    reaches is found here even when the file checked alone does not reach it)."""
+    results: list[Result] = []
     by_root: dict[tuple[str, str], list[Label]] = defaultdict(list)
     for lab in labels:
         by_root[(lab.repo, lab.commit)].append(lab)
@@ -383,9 +386,11 @@ def score_repos(labels: list[Label], roots: dict, command: list[str], config: Pa
         print(f"\n== {repo} @ {commit[:12]}")
         if isinstance(root, str):
             print(f"   not scored: {root}")
+            results.extend(judge(lab, CheckRun("missing-snapshot", detail=root)) for lab in labs)
             continue
         files = sum(1 for p in root.rglob("*") if p.suffix in (".py", ".ipynb") and p.is_file())
         run = run_checker(command, root, ".", config, timeout)
+        results.extend(judge(lab, run) for lab in labs)
         rate = files / run.seconds if run.seconds else 0.0
         print(f"   {run.status}: {files} files in {run.seconds:.1f} s ({rate:.1f} files/s) {run.detail}")
         for hit in sorted(run.hits, key=lambda h: (h.path, h.cell or 0, h.line, h.code)):
@@ -399,6 +404,7 @@ def score_repos(labels: list[Label], roots: dict, command: list[str], config: Pa
             total_findings += 1
             print(f"   {hit.where()} {hit.code} {hit.message}  [{mark}]")
     print(f"\n{total_findings} findings over the repositories, {total_marked} on labelled lines or negative files")
+    return results
 
 
 # ---------------------------------------------------------------- report
@@ -483,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repo-timeout", type=float, default=600.0, help="seconds per repository (--repos)")
     parser.add_argument("--repos", action="store_true", help="check each whole repository and list every finding")
     parser.add_argument("--only", help="only repositories whose owner/name contains this text")
-    parser.add_argument("--json", type=Path, help="write the per-label results here (file mode)")
+    parser.add_argument("--json", type=Path, help="write the per-label results here")
     args = parser.parse_args(argv)
 
     manifests = args.manifest or sorted(HERE.glob("manifest*.csv"))
@@ -509,9 +515,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"warning: {repo}: {root}", file=sys.stderr)
     config = empty_config(args.cache)
     if args.repos:
-        score_repos(labels, roots, command, config, args.repo_timeout)
-        return 0
-    results = score_files(labels, roots, command, config, args.timeout)
+        results = score_repos(labels, roots, command, config, args.repo_timeout)
+        print("\n== each label judged against its whole repository's findings")
+    else:
+        results = score_files(labels, roots, command, config, args.timeout)
     report(results, labels)
     if args.json:
         write_json(results, args.json)

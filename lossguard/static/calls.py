@@ -26,7 +26,7 @@ from lossguard.static.syntax import (
     FunctionNode, decorator_names, parameter_defaults, parameter_names, positional_parameter_names,
 )
 from lossguard.static.values import (
-    MAX_ITEMS, ArgParser, Choice, ClassRef, Const, DictValue, ExternalRef, Function, Instance, LayerList, Loss,
+    MAX_ITEMS, ArgParser, Choice, ClassRef, Const, DictValue, ExternalRef, Function, Instance, LayerList, Loss, Opaque,
     LossResult, Module, ModuleRef, Record, RecordType, SuperRef, Tensor, TupleValue, Value, bounded, join, join_all,
 )
 
@@ -297,6 +297,8 @@ class Calls:
             return join_all(self.attribute_of(option, name, frame) for option in base.options)
         if isinstance(base, Tensor) and name == "data":
             return base
+        if name == "shape" and (base is None or isinstance(base, Tensor)):
+            return Opaque()
         return None
 
     def class_member(self, cls: ClassInfo, name: str) -> Value:

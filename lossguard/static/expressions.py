@@ -21,7 +21,7 @@ from lossguard.static.frame import Frame
 from lossguard.static.syntax import literal_int
 from lossguard.static.values import (
     MAX_CHOICES, MAX_ITEMS, ArgParser, Choice, ClassRef, Const, DatasetValue, DictValue, Enumerated, ExternalRef,
-    Function, Instance, Number,
+    Function, Instance, Number, Opaque,
     LayerList, LossResult, ModuleRef, Record, SuperRef, Tensor, TupleValue, Value, from_default, is_none, join,
     join_all, truth,
 )
@@ -229,6 +229,8 @@ class Expressions:
         index = self.eval(expr.slice, frame)
         if isinstance(expr.value, ast.Attribute) and expr.value.attr == "shape" and isinstance(index, Const):
             return Number()  # x.shape[0]
+        if isinstance(base, Opaque):
+            return Opaque()  # x.shape[1:]
         return self.item_of(base, index, expr, frame)
 
     def item_of(self, base: Value, index: Value, expr: ast.Subscript, frame: Frame) -> Value:

@@ -25,7 +25,8 @@ from lossguard.static.imports import ImportMap
 from lossguard.static.suppressions import is_suppressed
 from lossguard.static.syntax import argument_expr, keyword_value, literal_str
 from lossguard.static.values import (
-    ArgParser, Batches, Const, DatasetValue, Instance, Number, LayerList, Loss, LossResult, Module, Origin, RecordType, Tensor, TupleValue, Value,
+    ArgParser, Batches, Const, DatasetValue, Instance, LayerList, Loss, LossResult, Module, Number, Opaque, Origin,
+    RecordType, Tensor, TupleValue, Value,
     join_all,
 )
 
@@ -239,6 +240,8 @@ class TorchSemantics:
             return Tensor(nondiff=N.NONDIFF_METHODS[method], shape=None)
         if method == "size" and len(args) == 1 and args[0][0] is None:
             return Number()
+        if method == "size" and not args:
+            return Opaque()
         if method in N.FLOAT_CAST_METHODS:
             return self._cast(base, base_expr, N.FLOAT_CAST_METHODS[method], call)
         if method in N.INTEGER_CAST_METHODS:
@@ -403,7 +406,8 @@ class TorchSemantics:
             notes.insert(0, f"{origin.what} at {origin.describe(self.path)}")
             related.append(Location(origin.path, origin.line, origin.column, origin.cell))
         if frame.via is not None and frame.via.path != self.path:
-            notes.append(f"reached from {frame.via.path}:{frame.via.line}")
+            cell = f"cell {frame.via.cell}, " if frame.via.cell is not None else ""
+            notes.append(f"reached from {frame.via.path}:{cell}{frame.via.line}")
             related.append(frame.via)
         if frame.in_evaluation and code.startswith(("LG1", "LG2", "LG3")):
             notes.append(_EVALUATION_NOTE)

@@ -177,6 +177,12 @@ class Number:
 
 
 @dataclass(frozen=True)
+class Opaque:
+    """A value known to exist (never None) and nothing more: `x.shape`, `x.shape[1:]`, `x.size()`. It decides
+    `if seg_size is None:` when the caller passed one."""
+
+
+@dataclass(frozen=True)
 class DatasetValue:
     """A dataset whose samples are known: `dataset[i]` holds `item` (`TensorDataset(x, y)`, a split of one)."""
 
@@ -305,7 +311,7 @@ class Choice:
 Value = Union[
     Tensor, Module, LayerList, Loss, Instance, ClassRef, SuperRef, Function, ModuleRef, TupleValue, DictValue,
     Record, RecordType, ArgParser, Const, Number, LossResult, ExternalRef, Choice, DatasetValue, Batches, Enumerated,
-    None,
+    Opaque, None,
 ]
 
 _CHOOSABLE = (Module, Loss, Instance, ClassRef, Function, ExternalRef, ModuleRef)
@@ -446,7 +452,7 @@ def from_default(value: Value) -> bool:
 
 
 __all__ = [
-    "ArgParser", "Batches", "Choice", "DatasetValue", "Enumerated", "ClassRef", "Const", "DictValue", "ExternalRef", "Function", "Instance", "Number",
+    "ArgParser", "Batches", "Choice", "DatasetValue", "Enumerated", "Opaque", "ClassRef", "Const", "DictValue", "ExternalRef", "Function", "Instance", "Number",
     "LayerList",
     "Loss", "LossResult", "Module", "ModuleRef", "Origin", "Record", "RecordType", "Shape", "SuperRef", "Tensor",
     "TupleValue", "Value", "bounded", "depth", "from_default", "is_none", "join", "join_all", "join_envs", "replace",

@@ -1630,3 +1630,22 @@ domain = torch.cat((source, target), dim=0)
 loss = nn.BCELoss()(adversary(features), domain)  # LG302
 fine = nn.BCELoss()(adversary(features).squeeze(1), domain)
 """)
+case("inference-call-with-a-size-skips-the-training-branch", """
+class SegmentationModule(nn.Module):
+    def __init__(self, decoder, crit):
+        super().__init__()
+        self.decoder = decoder
+        self.crit = crit
+
+    def forward(self, batch, seg_size=None):
+        if seg_size is None:
+            pred = self.decoder(batch["img"])
+            return self.crit(pred, batch["label"])
+        return self.decoder(batch["img"])
+
+
+module = SegmentationModule(nn.Sequential(nn.Conv2d(8, 150, 1), nn.Softmax(dim=1)), nn.NLLLoss())
+module.eval()
+with torch.no_grad():
+    scores = module({"img": img}, seg_size=img.shape[1:])
+""")
