@@ -52,7 +52,7 @@ def test_findings_exit_1_with_ruff_like_lines(project: Path) -> None:
 def test_clean_files_exit_0(project: Path) -> None:
     result = run("check", str(project / "good.py"))
     assert result.exit_code == 0
-    assert result.output.strip() == "All checks passed (1 files checked)."
+    assert result.output.strip() == "All checks passed (1 file checked)."
 
 
 def test_exit_zero_keeps_the_output(project: Path) -> None:
@@ -143,7 +143,7 @@ def test_empty_file_is_clean(tmp_path: Path) -> None:
 def test_missing_path_is_an_error_but_others_are_checked(project: Path) -> None:
     result = run("check", str(project / "nope.py"), str(project / "bad.py"))
     assert result.exit_code == 2
-    assert f"{project / 'nope.py'}:0:0: error: no such file or directory" in result.output
+    assert f"{project / 'nope.py'}: error: no such file or directory" in result.output
     assert "LG101" in result.output
 
 
