@@ -40,10 +40,14 @@ class NotebookProgram:
         return None, line
 
 
-def _cell_lines(cell: dict) -> list[str]:
+def _cell_lines(cell: dict, index: int) -> list[str]:
+    """A code cell's lines; nbformat 4 allows a string or a list of strings, anything else is invalid."""
     source = cell.get("source", "")
-    text = "".join(source) if isinstance(source, list) else str(source)
-    return text.split("\n")
+    if isinstance(source, list) and all(isinstance(part, str) for part in source):
+        return "".join(source).split("\n")
+    if isinstance(source, str):
+        return source.split("\n")
+    raise SourceError(f"invalid notebook: the source of cell {index} is not a string or a list of strings")
 
 
 def neutralise(lines: list[str]) -> list[str]:
@@ -85,7 +89,7 @@ def read_notebook(data: bytes) -> NotebookProgram:
     for index, cell in enumerate(cells, start=1):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
-        cell_lines = neutralise(_cell_lines(cell))
+        cell_lines = neutralise(_cell_lines(cell, index))
         spans.append(CellSpan(index, len(lines) + 1, len(cell_lines)))
         lines.extend(cell_lines)
     return NotebookProgram("\n".join(lines) + "\n", tuple(spans))
