@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import os
 import threading
+import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -33,7 +34,9 @@ def parse(source: str) -> cst.Module:
     Python accepts cannot crash the process.
     """
     try:
-        ast.parse(source)
+        with warnings.catch_warnings():  # the checked file's own SyntaxWarnings are not lossguard's to print
+            warnings.simplefilter("ignore")
+            ast.parse(source)
     except SyntaxError as error:
         python_error: SourceError | None = SourceError(f"cannot parse: {error.msg}", error.lineno or 1, error.offset or 1)
     except (RecursionError, MemoryError):

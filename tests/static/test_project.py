@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -131,3 +134,18 @@ def test_project_root_is_the_folder_with_a_marker(tmp_path: Path) -> None:
     assert project_root(tmp_path / "a" / "b") == tmp_path
     lonely = tmp_path / "x"
     assert isinstance(ProjectIndex(), ProjectIndex) and project_root(lonely) == tmp_path
+
+
+@pytest.mark.parametrize("warning_option", ["always", "error"])
+def test_python_warnings_about_the_checked_source_do_not_leak(tmp_path: Path, warning_option: str) -> None:
+    # "\d" is a DeprecationWarning (a SyntaxWarning since 3.12), `x is 1` a SyntaxWarning: Python's parser reports
+    # them for the checked file; lossguard must neither print them nor, under -W error, fail the file for them.
+    (tmp_path / "train.py").write_text(
+        'import torch.nn as nn\npattern = "\\d+"\nok = pattern is 1\n'
+        "model = nn.Sequential(nn.Linear(4, 1), nn.Sigmoid())\nloss = nn.BCEWithLogitsLoss()(model(x), y)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-W", warning_option, "-m", "lossguard", "check", "-q", str(tmp_path)],
+                          capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(root)})
+    assert done.stderr == ""
+    assert done.returncode == 1 and "LG101" in done.stdout
