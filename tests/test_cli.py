@@ -265,3 +265,15 @@ def test_torch_commands_without_torch_say_how_to_install_it(command: list[str]) 
     assert done.returncode == 2
     assert "needs torch: install it with `pip install 'lossguard[torch]'`" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("conversion,dtype", [(".long()", "int64"), (" > 0", "bool")])
+def test_lg203_names_the_target_dtype(conversion: str, dtype: str) -> None:
+    from lossguard.static.checker import check_source
+
+    source = ("import torch\nimport torch.nn as nn\nmodel = nn.Linear(10, 1)\ny = torch.randint(0, 2, (8, 1))\n"
+              f"loss = nn.BCEWithLogitsLoss()(model(x), (y{conversion}))\n")
+    (finding,) = check_source(source)
+    assert finding.code == "LG203"
+    assert finding.message == ("BCEWithLogitsLoss expects float targets of the input's dtype, but the target has "
+                               f"another dtype (the target is {dtype})")

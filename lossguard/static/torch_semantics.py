@@ -274,6 +274,8 @@ class TorchSemantics:
                     pending.append(finding)
                 continue
             detail = _shapes_seen(inp_t, tgt_t) if violation.code in _SHAPE_RULES else ""
+            if violation.code == "LG203" and tgt_t.dtype:
+                detail = f"the target is {tgt_t.dtype}"
             self._report(violation.code, get_rule(violation.code).render(loss_name), call, origin, detail)
         waiting_reduction: tuple[Finding, ...] = ()
         if unreduced:
