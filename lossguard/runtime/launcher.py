@@ -68,6 +68,57 @@ def _guard_spawned_workers(policy: str) -> None:
     spawn_module.start_processes = start_processes
 
 
+def _split_program(program_args: tuple[str, ...]) -> tuple[str, bool, tuple[str, ...]]:
+    """(script or module, is a module, the program's arguments) from what follows lossguard's own options.
+
+    As with `python`, everything after the script or `-m MODULE` belongs to the program: `lossguard run -m
+    pkg.train --strict --help` hands `--strict --help` to pkg.train.
+    """
+    first, rest = program_args[0], program_args[1:]
+    if first == "-m" or (first.startswith("-m") and not first.startswith("--")):
+        module = first[2:] or (rest[0] if rest else "")
+        if not module:
+            raise click.UsageError("-m needs a module name")
+        return module, True, rest[1:] if first == "-m" else rest
+    if first.startswith("-") and first != "-":
+        raise click.UsageError(f"no such option: {first}")
+    return first, False, rest
+
+
+def _missing_program(target: str, as_module: bool) -> str | None:
+    """Python's own one-line complaint when the script or module does not exist (None when it does)."""
+    if not as_module:
+        if os.path.exists(target):
+            return None
+        return f"lossguard run: can't open file {os.path.abspath(target)!r}: [Errno 2] No such file or directory"
+    import importlib.util
+
+    sys.path.insert(0, os.getcwd())
+    try:
+        found = importlib.util.find_spec(target) is not None
+    except (ImportError, ValueError):
+        found = False
+    finally:
+        sys.path.pop(0)
+    return None if found else f"lossguard run: No module named {target}"
+
+
+def _print_interrupt(error: KeyboardInterrupt) -> None:
+    """What Python prints for Ctrl-C: the traceback of the program's frames (not the launcher's), then
+    `KeyboardInterrupt`."""
+    import traceback
+
+    tb = error.__traceback__
+    launcher = {os.path.abspath(__file__), os.path.abspath(runpy.__file__)}
+    while tb is not None and (os.path.abspath(tb.tb_frame.f_code.co_filename) in launcher
+                              or tb.tb_frame.f_code.co_filename.startswith("<frozen runpy")):
+        tb = tb.tb_next
+    traceback.print_exception(KeyboardInterrupt, error, tb, file=sys.stderr)
+
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a Python program stopped with Ctrl-C
+
+
 def _run_program(target: str, as_module: bool, args: tuple[str, ...]) -> int:
     """Run the program as `__main__` with the given argv; return its exit status like the interpreter would."""
     saved_argv, saved_path0 = sys.argv[:], sys.path[0] if sys.path else None
@@ -88,6 +139,9 @@ def _run_program(target: str, as_module: bool, args: tuple[str, ...]) -> int:
             return code
         print(code, file=sys.stderr)
         return 1
+    except KeyboardInterrupt as interrupt:
+        _print_interrupt(interrupt)
+        return EXIT_INTERRUPTED
     finally:
         sys.argv = saved_argv
         if saved_path0 is not None and sys.path and sys.path[0] != saved_path0:
@@ -98,18 +152,21 @@ def _run_program(target: str, as_module: bool, args: tuple[str, ...]) -> int:
 @click.command(
     "run",
     context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+    options_metavar="[OPTIONS]",
 )
-@click.option("-m", "module", metavar="MODULE", help="Run a module as `python -m MODULE` does.")
 @click.option("--policy", type=click.Choice(["warn", "raise", "log"]), default=None,
               help="What a finding does (default: warn, or $LOSSGUARD_POLICY).")
 @click.option("--strict", is_flag=True, help="Exit with status 1 when any pitfall was seen (and the program exited 0).")
 @click.option("--no-value-checks", is_flag=True, help="Only shape, dtype and producer checks; no sampled value checks.")
-@click.argument("program_args", nargs=-1, type=click.UNPROCESSED)
-def run_command(module: str | None, policy: str | None, strict: bool, no_value_checks: bool,
-                program_args: tuple[str, ...]) -> None:
-    """Run a Python program (script.py [ARGS...], or -m MODULE [ARGS...]) with the runtime guard installed."""
-    if module is None and not program_args:
+@click.argument("program_args", nargs=-1, type=click.UNPROCESSED, metavar="(SCRIPT | -m MODULE) [ARGS]...")
+def run_command(policy: str | None, strict: bool, no_value_checks: bool, program_args: tuple[str, ...]) -> None:
+    """Run a Python program (SCRIPT [ARGS]..., or -m MODULE [ARGS]...) with the runtime guard installed.
+
+    lossguard's options come first; everything after the script or module is the program's own, as with python.
+    """
+    if not program_args:
         raise click.UsageError("give a script to run, or -m MODULE")
+    target, as_module, args = _split_program(program_args)
     policy = policy or os.environ.get("LOSSGUARD_POLICY", "warn")
     try:
         from lossguard.runtime import api, report
@@ -117,13 +174,16 @@ def run_command(module: str | None, policy: str | None, strict: bool, no_value_c
         raise click.UsageError(
             f"'lossguard run' needs {error.name or 'torch'}: install it with `pip install 'lossguard[torch]'`"
         ) from None
+    missing = _missing_program(target, as_module)
+    if missing is not None:
+        click.echo(missing, err=True)
+        sys.exit(2 if not as_module else 1)
 
     handle = api.install(policy, value_checks=not no_value_checks)
     _guard_spawned_workers(policy)
-    target, args = (module, program_args) if module is not None else (program_args[0], program_args[1:])
     exit_code = 1
     try:
-        exit_code = _run_program(target, module is not None, args)
+        exit_code = _run_program(target, as_module, args)
     finally:
         found = handle.findings
         sys.stderr.flush()
