@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import functools
 import os
+import json
 import runpy
+import shutil
 import sys
+import tempfile
 from collections import Counter
 from typing import Any, Callable
 
@@ -21,9 +24,11 @@ from lossguard.findings import Finding
 from lossguard.rules import get_rule
 
 
-def summary(findings: list[Finding], rank: int | None = None) -> str:
+def summary(findings: list[Finding], rank: int | None = None, node_ranks: int = 0) -> str:
     """One line per rule: code, name, how many call sites, and the first location."""
     prefix = f"lossguard (rank {rank})" if rank is not None else "lossguard"
+    if node_ranks:
+        prefix = f"lossguard (this node's {node_ranks} workers)"
     if not findings:
         return f"{prefix}: no loss pitfalls seen"
     counts = Counter(f.code for f in findings)
@@ -35,6 +40,55 @@ def summary(findings: list[Finding], rank: int | None = None) -> str:
         where = first[code]
         lines.append(f"  {code} {get_rule(code).name}: {counts[code]} call site(s), first at {where.path}:{where.line}")
     return "\n".join(lines)
+
+
+def _merged(own: list[Finding], others: list[Finding]) -> list[Finding]:
+    """`own`, then the findings of `others` at a (location, code) not in it yet."""
+    seen = {(f.path, f.line, f.column, f.code) for f in own}
+    merged = list(own)
+    for finding in others:
+        key = (finding.path, finding.line, finding.column, finding.code)
+        if key not in seen:
+            seen.add(key)
+            merged.append(finding)
+    return merged
+
+
+def _local_world_size() -> int:
+    value = os.environ.get("LOCAL_WORLD_SIZE", "")
+    return int(value) if value.isdigit() else 0
+
+
+def _node_summary(found: list[Finding], report: Any) -> str | None:
+    """Under torchrun: the summary of every worker of this node, printed by the last one to finish (None for the
+    others). Each worker leaves its findings in the job's node folder; the worker that sees all of them there takes
+    the folder with an atomic rename (so exactly one prints), merges them and removes it. No worker ever waits: if
+    one dies before its end, no node summary is printed and each worker's own findings went out as warnings."""
+    folder = os.path.join(report.job_folder(), "summaries")
+    local_rank = os.environ.get("LOCAL_RANK", str(os.getpid()))
+    try:
+        os.makedirs(folder, exist_ok=True)
+        partial = os.path.join(folder, f".{local_rank}.tmp")
+        with open(partial, "w", encoding="utf-8") as handle:
+            handle.writelines(json.dumps({name: getattr(f, name) for name in report.SHARED_FIELDS}) + "\n"
+                              for f in found)
+        os.replace(partial, os.path.join(folder, f"{local_rank}.jsonl"))
+    except OSError:  # nowhere to share: this worker's own summary, as without torchrun
+        return summary(found, report.rank())
+    taken = f"{folder}.{os.getpid()}"
+    try:
+        if sum(name.endswith(".jsonl") for name in os.listdir(folder)) < _local_world_size():
+            return None
+        os.rename(folder, taken)
+    except OSError:  # another worker took the folder first: it prints
+        return None
+    merged = _merged([], report.read_findings(taken))
+    shutil.rmtree(taken, ignore_errors=True)
+    try:
+        os.rmdir(os.path.dirname(taken))
+    except OSError:
+        pass
+    return summary(merged, None, node_ranks=_local_world_size())
 
 
 def _spawned_entry(fn: Callable[..., Any], policy: str, *args: Any) -> Any:
@@ -179,15 +233,20 @@ def run_command(policy: str | None, strict: bool, no_value_checks: bool, program
         click.echo(missing, err=True)
         sys.exit(2 if not as_module else 1)
 
+    run_folder = tempfile.mkdtemp(prefix="lossguard-run-")
+    os.environ[report.RUN_FOLDER_VARIABLE], os.environ[report.RUN_PID_VARIABLE] = run_folder, str(os.getpid())
     handle = api.install(policy, value_checks=not no_value_checks)
     _guard_spawned_workers(policy)
     exit_code = 1
     try:
         exit_code = _run_program(target, as_module, args)
     finally:
-        found = handle.findings
+        found = _merged(handle.findings, report.read_findings(run_folder))  # the workers' findings count too
+        shutil.rmtree(run_folder, ignore_errors=True)
         sys.stderr.flush()
-        print(summary(found, report.rank()), file=sys.stderr)
+        text = _node_summary(found, report) if _local_world_size() > 1 else summary(found, report.rank())
+        if text is not None:
+            print(text, file=sys.stderr)
         handle.uninstall()
     if strict and found and exit_code == 0:
         exit_code = 1
