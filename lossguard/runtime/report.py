@@ -303,12 +303,12 @@ def is_torch_code(code: object) -> bool:
 
 # PyTorch's functional losses that warn, with stacklevel=2, when the target's size differs from the input's: the
 # warning names the function's caller, which is the guard's wrapper while the guard is installed.
-_SIZE_WARNING_LOSSES = frozenset({"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"})
+SIZE_WARNING_LOSSES = frozenset({"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"})
 
 
 def may_warn(functional: str, target_position: int | None, args: tuple, kwargs: dict) -> bool:
     """True when PyTorch's own loss will warn about these arguments (input and target of different sizes)."""
-    if functional not in _SIZE_WARNING_LOSSES:
+    if functional not in SIZE_WARNING_LOSSES:
         return False
     inp = args[0] if args else kwargs.get("input")
     tgt = args[target_position] if target_position is not None and len(args) > target_position else kwargs.get("target")

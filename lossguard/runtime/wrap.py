@@ -32,12 +32,14 @@ def wrapped_contracts() -> tuple[LossContract, ...]:
 
 
 def _make_wrapper(contract: LossContract, previous: Callable[..., Any], check: Checker) -> Callable[..., Any]:
-    from lossguard.runtime.report import call_with_warnings_at_caller, may_warn
+    from lossguard.runtime.report import SIZE_WARNING_LOSSES, call_with_warnings_at_caller, may_warn
+
+    warns = contract.functional in SIZE_WARNING_LOSSES
 
     @functools.wraps(previous)
     def loss_with_guard(*args: Any, **kwargs: Any) -> Any:
         check(contract, args, kwargs)
-        if may_warn(contract.functional, contract.target_position, args, kwargs):  # PyTorch's warning: user's line
+        if warns and may_warn(contract.functional, contract.target_position, args, kwargs):  # at the user's line
             return call_with_warnings_at_caller(previous, args, kwargs, sys._getframe(1))
         return previous(*args, **kwargs)
 
