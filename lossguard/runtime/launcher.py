@@ -140,7 +140,9 @@ def _split_program(program_args: tuple[str, ...]) -> tuple[str, bool, tuple[str,
 
 
 def _missing_program(target: str, as_module: bool) -> str | None:
-    """Python's own one-line complaint when the script or module does not exist (None when it does)."""
+    """Python's own one-line complaint when the script or the module's top package does not exist (None when it
+    does). Only the top name is looked up here: finding `pkg.train` would import `pkg` before the guard is
+    installed; a missing submodule is caught when runpy reports it (see `_run_program`)."""
     if not as_module:
         if os.path.exists(target):
             return None
@@ -149,12 +151,28 @@ def _missing_program(target: str, as_module: bool) -> str | None:
 
     sys.path.insert(0, os.getcwd())
     try:
-        found = importlib.util.find_spec(target) is not None
+        found = importlib.util.find_spec(target.split(".")[0]) is not None
     except (ImportError, ValueError):
         found = False
     finally:
         sys.path.pop(0)
     return None if found else f"lossguard run: No module named {target}"
+
+
+class _ModuleNotFound(Exception):
+    """runpy found no such module: the program never ran (one line, as from python, and no summary)."""
+
+
+def _raised_by_runpy(error: BaseException) -> bool:
+    """True when runpy itself failed to find the module: no frame of the traceback is the program's code."""
+    tb = error.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if not (filename.startswith("<frozen ") or os.path.abspath(filename) in
+                (os.path.abspath(__file__), os.path.abspath(runpy.__file__))):
+            return False
+        tb = tb.tb_next
+    return True
 
 
 def _print_interrupt(error: KeyboardInterrupt) -> None:
@@ -196,6 +214,10 @@ def _run_program(target: str, as_module: bool, args: tuple[str, ...]) -> int:
     except KeyboardInterrupt as interrupt:
         _print_interrupt(interrupt)
         return EXIT_INTERRUPTED
+    except ImportError as error:
+        if not (as_module and _raised_by_runpy(error)):
+            raise
+        raise _ModuleNotFound(f"lossguard run: {error}") from None
     finally:
         sys.argv = saved_argv
         if saved_path0 is not None and sys.path and sys.path[0] != saved_path0:
@@ -237,15 +259,18 @@ def run_command(policy: str | None, strict: bool, no_value_checks: bool, program
     os.environ[report.RUN_FOLDER_VARIABLE], os.environ[report.RUN_PID_VARIABLE] = run_folder, str(os.getpid())
     handle = api.install(policy, value_checks=not no_value_checks)
     _guard_spawned_workers(policy)
-    exit_code = 1
+    exit_code, ran = 1, True
     try:
         exit_code = _run_program(target, as_module, args)
+    except _ModuleNotFound as missing:
+        click.echo(str(missing), err=True)
+        ran = False
     finally:
         found = _merged(handle.findings, report.read_findings(run_folder))  # the workers' findings count too
         shutil.rmtree(run_folder, ignore_errors=True)
         sys.stderr.flush()
         text = _node_summary(found, report) if _local_world_size() > 1 else summary(found, report.rank())
-        if text is not None:
+        if text is not None and ran:
             print(text, file=sys.stderr)
         handle.uninstall()
     if strict and found and exit_code == 0:

@@ -130,30 +130,37 @@ def _process_stamp(pid: int) -> str:
         return str(pid)
 
 
-def _is_stale(marker: str) -> bool:
-    """True when the process that created `marker` is gone (killed, or a forked child that skipped atexit)."""
+def _stamp_of(marker: str) -> str | None:
+    """What a marker says about its creator (`pid start-time`); None when it cannot be read."""
     try:
         with open(marker, encoding="ascii") as handle:
-            stamp = handle.read().strip()
+            return handle.read().strip()
     except (OSError, ValueError):
+        return None
+
+
+def _is_stale(marker: str) -> bool:
+    """True when the process that created `marker` is gone (killed, or a forked child that skipped atexit)."""
+    stamp = _stamp_of(marker)
+    if stamp is None:
         return False
-    pid = stamp.split(" ", 1)[0]
     if not stamp:  # being written, unless its writer died right after creating it
         try:
             return time.time() - os.path.getmtime(marker) > _UNWRITTEN_MARKER_AGE
         except OSError:
             return False
+    pid = stamp.split(" ", 1)[0]
     if not pid.isdigit():
         return False
-    if stamp == pid:  # no start time where there is no /proc: is the process alive at all?
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return True
-        except OSError:
-            return False
-        return False
-    return _process_stamp(int(pid)) != stamp
+    if stamp != pid:
+        return _process_stamp(int(pid)) != stamp
+    try:  # no start time where there is no /proc: is the process alive at all?
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        pass
+    return False
 
 
 def _claim(marker: str) -> None:
@@ -202,14 +209,6 @@ def remove_markers() -> None:
         except OSError:
             pass
         _remove_empty_folders(os.path.dirname(marker))
-
-
-def _stamp_of(marker: str) -> str | None:
-    try:
-        with open(marker, encoding="ascii") as handle:
-            return handle.read().strip()
-    except (OSError, ValueError):
-        return None
 
 
 def _remove_empty_folders(folder: str) -> None:

@@ -84,8 +84,9 @@ def test_a_missing_script_or_module_is_one_line_as_with_python():
     done = _run("-m", "lossguard", "run", "no_such_script.py", "--lr", "1")
     assert (done.returncode, done.stderr.splitlines()) == (2, [
         f"lossguard run: can't open file '{PROGRAMS / 'no_such_script.py'}': [Errno 2] No such file or directory"])
-    done = _run("-m", "lossguard", "run", "-m", "pkg.no_such_module")
-    assert (done.returncode, done.stderr.splitlines()) == (1, ["lossguard run: No module named pkg.no_such_module"])
+    for module in ("pkg.no_such_module", "no_such_package.train"):
+        done = _run("-m", "lossguard", "run", "-m", module)
+        assert (done.returncode, done.stderr.splitlines()) == (1, [f"lossguard run: No module named {module}"])
 
 
 def test_ctrl_c_is_a_keyboard_interrupt_with_exit_status_130():
