@@ -136,7 +136,8 @@ class Monitor:
                     and self._autocast_hides_dtype(inp, tgt))
 
         values = None
-        if value_check_due and observe.is_value_checkable(inp):
+        if value_check_due and observe.is_value_checkable(inp) and (
+                not target_is_tensor or observe.is_value_checkable(tgt)):
             values = observe.check_values(contract, inp, tgt, input_kind, inp.grad_fn is not None, args, kwargs)
             values = self._weigh_targets(site, values, settings)
 

@@ -179,3 +179,16 @@ def test_wrong_arguments_are_clear_errors_and_install_nothing(arguments, error, 
     with pytest.raises(error, match=message.replace("[", r"\[").replace("]", r"\]")):
         lossguard.install(**arguments)
     assert api._handles == []
+
+
+def test_a_sparse_target_that_pytorch_accepts_is_no_internal_error():
+    # cross_entropy takes class probabilities as a sparse tensor; the value checks skip what they cannot read, so
+    # even under -W error the valid call goes through.
+    logits = torch.randn(N, C, requires_grad=True)
+    probabilities = torch.eye(C)[torch.randint(0, C, (N,))].to_sparse()
+    expected = F.cross_entropy(logits, probabilities)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with lossguard.guard() as g:
+            loss = F.cross_entropy(logits, probabilities)
+    assert torch.equal(loss, expected) and g.findings == []
