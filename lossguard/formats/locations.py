@@ -30,8 +30,8 @@ def parse_error_line(text: str) -> ErrorLine:
     match = _ERROR_LINE.match(text)
     if match is None:
         return ErrorLine("", text)
-    number = lambda name: int(match.group(name)) if match.group(name) else None  # noqa: E731
-    return ErrorLine(match.group("path"), match.group("reason"), number("line"), number("column"), number("cell"))
+    line, column, cell = (int(match.group(name)) if match.group(name) else None for name in ("line", "column", "cell"))
+    return ErrorLine(match.group("path"), match.group("reason"), line, column, cell)
 
 
 class NotebookLines:

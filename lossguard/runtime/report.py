@@ -1,6 +1,9 @@
 """Where a runtime finding is reported, and how: the user's line, the rank, and the policy (warn, raise, log).
 
-Everything here runs only when a loss call breaks a rule, never on the hot path of a clean training step.
+Also what a finding leaves outside the process: the node-level markers that print a finding once per node, and
+the run folder where worker processes of a `lossguard run` write theirs. And PyTorch's own warnings raised inside a
+loss, moved from the guard's frames to the line PyTorch would name without the guard. Apart from `user_frame` and
+`may_warn`, nothing here runs on a clean training step.
 """
 
 from __future__ import annotations
