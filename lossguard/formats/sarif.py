@@ -46,7 +46,7 @@ def _location(path: str, line: int, column: int, end_line: int | None = None, en
 def _notification(text: str) -> dict[str, Any]:
     """A file lossguard could not check, as a SARIF tool execution notification (level error)."""
     error = parse_error_line(text)
-    notification: dict[str, Any] = {"level": "error", "message": {"text": error.reason}, "descriptor": {"id": "error"}}
+    notification: dict[str, Any] = {"level": "error", "message": {"text": error.reason}}
     if error.path:
         region = {"startLine": error.line or 1, "startColumn": error.column or 1}
         location: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": error.path.replace("\\", "/")}}}
