@@ -86,7 +86,7 @@ def check(
     for error in result.errors:
         click.echo(error, err=True)
     output = render(result.findings, output_format, quiet=quiet, files_checked=result.files_checked,
-                    errors=len(result.errors))
+                    errors=len(result.errors), error_lines=result.errors)
     if output:
         click.echo(output)
     if result.errors:

@@ -20,6 +20,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lossguard.rules import select_codes
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python < 3.11 only
@@ -87,6 +89,8 @@ def load_config(path: Path | None = None, start: Path | None = None) -> Config:
         raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: not UTF-8 ({error.reason} at byte {error.start})") from None
     table = document.get("tool", {}).get("lossguard", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.lossguard] must be a table")
@@ -99,12 +103,22 @@ def load_config(path: Path | None = None, start: Path | None = None) -> Config:
         raise ConfigError(f"{path}: per-file-ignores must be a table of pattern = [codes]")
     return Config(
         root=path.parent,
-        select=_strings(table, "select", path),
-        ignore=_strings(table, "ignore", path),
+        select=_codes(table, "select", path),
+        ignore=_codes(table, "ignore", path),
         exclude=_strings(table, "exclude", path),
-        per_file_ignores={pattern: _strings(per_file, pattern, path) for pattern in per_file},
+        per_file_ignores={pattern: _codes(per_file, pattern, path, "per-file-ignores ") for pattern in per_file},
         source=str(path),
     )
+
+
+def _codes(table: dict, key: str, path: Path, context: str = "") -> tuple[str, ...]:
+    """A list of rule codes or prefixes; one that matches no rule is an error naming this file, as on the CLI."""
+    codes = _strings(table, key, path)
+    try:
+        select_codes(list(codes), None)
+    except ValueError as error:
+        raise ConfigError(f"{path}: {context}{key}: {error}") from None
+    return codes
 
 
 def _strings(table: dict, key: str, path: Path) -> tuple[str, ...]:

@@ -37,6 +37,27 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         delattr(config, _STASH_KEY)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> None:
+    """A test failed by the guard: end its traceback at the user's loss call, not inside torch and the guard, so
+    that the report's last location is the test's (or the training code's) line."""
+    excinfo = call.excinfo
+    if excinfo is None or getattr(item.config, _STASH_KEY, None) is None:
+        return
+    from lossguard.runtime.report import LossGuardError
+
+    error = excinfo.value
+    if not isinstance(error, LossGuardError) or error.path is None:
+        return
+    tb, user_tb = excinfo.tb, None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == error.path and tb.tb_lineno == error.line:
+            user_tb = tb
+        tb = tb.tb_next
+    if user_tb is not None:
+        user_tb.tb_next = None  # pytest rebuilds its view from the raw chain, so the chain itself ends here
+
+
 def pytest_report_header(config: pytest.Config) -> str | None:
     if getattr(config, _STASH_KEY, None) is None:
         return None

@@ -411,7 +411,7 @@ loss = criterion(model(x), y)
     Rule(
         "LG203", "non-float-binary-targets",
         "Integer, bool or double targets passed to BCEWithLogitsLoss / BCELoss",
-        "{loss} expects float targets of the input's dtype, but the target is not",
+        "{loss} expects float targets of the input's dtype, but the target has another dtype",
         "Binary cross-entropy needs float targets: long or bool targets raise ('result type Float can't be "
         "cast to the desired output type Long'), and BCELoss also rejects float64 targets with float32 input.",
         "Convert the target with `.float()` (or `.to(logits.dtype)`).",

@@ -52,7 +52,7 @@ def test_findings_exit_1_with_ruff_like_lines(project: Path) -> None:
 def test_clean_files_exit_0(project: Path) -> None:
     result = run("check", str(project / "good.py"))
     assert result.exit_code == 0
-    assert result.output.strip() == "All checks passed (1 files checked)."
+    assert result.output.strip() == "All checks passed (1 file checked)."
 
 
 def test_exit_zero_keeps_the_output(project: Path) -> None:
@@ -143,7 +143,7 @@ def test_empty_file_is_clean(tmp_path: Path) -> None:
 def test_missing_path_is_an_error_but_others_are_checked(project: Path) -> None:
     result = run("check", str(project / "nope.py"), str(project / "bad.py"))
     assert result.exit_code == 2
-    assert f"{project / 'nope.py'}:0:0: error: no such file or directory" in result.output
+    assert f"{project / 'nope.py'}: error: no such file or directory" in result.output
     assert "LG101" in result.output
 
 
@@ -266,3 +266,15 @@ def test_torch_commands_without_torch_say_how_to_install_it(command: list[str]) 
     assert done.returncode == 2
     assert "needs torch: install it with `pip install 'lossguard[torch]'`" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("conversion,dtype", [(".long()", "int64"), (" > 0", "bool")])
+def test_lg203_names_the_target_dtype(conversion: str, dtype: str) -> None:
+    from lossguard.static.checker import check_source
+
+    source = ("import torch\nimport torch.nn as nn\nmodel = nn.Linear(10, 1)\ny = torch.randint(0, 2, (8, 1))\n"
+              f"loss = nn.BCEWithLogitsLoss()(model(x), (y{conversion}))\n")
+    (finding,) = check_source(source)
+    assert finding.code == "LG203"
+    assert finding.message == ("BCEWithLogitsLoss expects float targets of the input's dtype, but the target has "
+                               f"another dtype (the target is {dtype})")

@@ -96,3 +96,16 @@ def test_load_config_defaults_without_pyproject(tmp_path: Path) -> None:
 def test_unreadable_config_raises_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "missing.toml")
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"[tool.lossguard]\nselect = ['LG9']\n", "select: 'LG9' matches no rule code"),
+    (b"[tool.lossguard]\nignore = ['XX1']\n", "ignore: 'XX1' matches no rule code"),
+    (b"[tool.lossguard]\nper-file-ignores = { 'a.py' = ['LG9'] }\n", "per-file-ignores a.py: 'LG9' matches no rule code"),
+    (b"\xff\xfe[tool.lossguard]\n", "invalid TOML: not UTF-8"),
+])
+def test_every_configuration_error_names_its_file(project: Path, content: bytes, message: str) -> None:
+    (project / "pyproject.toml").write_bytes(content)
+    result = CliRunner().invoke(main, ["check", "."])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.output.splitlines()[-1].startswith(f"Error: {project / 'pyproject.toml'}: {message}")

@@ -10,12 +10,16 @@ from lossguard.formats.text import render_text
 
 
 def render(findings: list[Finding], output_format: str, *, quiet: bool = False, files_checked: int = 0,
-           errors: int = 0) -> str:
-    """Findings as the text of one output format (an empty string when there is nothing to print)."""
+           errors: int = 0, error_lines: list[str] | tuple[str, ...] = ()) -> str:
+    """Findings as the text of one output format (an empty string when there is nothing to print).
+
+    `errors` counts the files that could not be checked (for the text summary); `error_lines` are their lines,
+    which the CI formats carry too (SARIF as tool execution notifications, GitHub as `::error` annotations).
+    """
     if output_format == "json":
         return render_json(findings)
     if output_format == "sarif":
-        return render_sarif(findings)
+        return render_sarif(findings, error_lines)
     if output_format == "github":
-        return render_github(findings)
+        return render_github(findings, error_lines)
     return render_text(findings, quiet=quiet, files_checked=files_checked, errors=errors)

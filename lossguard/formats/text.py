@@ -11,6 +11,10 @@ def location_text(path: str, line: int, column: int, cell: int | None) -> str:
     return f"{path}:{where}{line}:{column}"
 
 
+def _files(count: int) -> str:
+    return f"{count} file" if count == 1 else f"{count} files"
+
+
 def render_text(findings: list[Finding], *, quiet: bool = False, files_checked: int = 0, errors: int = 0) -> str:
     lines: list[str] = []
     for finding in findings:
@@ -23,9 +27,9 @@ def render_text(findings: list[Finding], *, quiet: bool = False, files_checked: 
         unchecked = f"; {errors} could not be checked (see the errors above)" if errors else ""
         if findings:
             noun = "problem" if len(findings) == 1 else "problems"
-            lines.append(f"Found {len(findings)} {noun} in {files} of {files_checked} files checked{unchecked}.")
+            lines.append(f"Found {len(findings)} {noun} in {files} of {_files(files_checked)} checked{unchecked}.")
         elif errors:
-            lines.append(f"No problems found in {files_checked} files checked{unchecked}.")
+            lines.append(f"No problems found in {_files(files_checked)} checked{unchecked}.")
         else:
-            lines.append(f"All checks passed ({files_checked} files checked).")
+            lines.append(f"All checks passed ({_files(files_checked)} checked).")
     return "\n".join(lines)

@@ -14,9 +14,14 @@ import time
 from typing import Sequence
 
 import click
+import torch
 
 from lossguard.reference.data import TASKS
 from lossguard.reference.outcomes import Outcome, run_task
+
+# The demo's models are tiny (full batches of 512 rows): one thread is fastest, and several threads on a busy
+# machine wait on each other (measured on a shared 2-core VM: ~34 s with one thread, 140-210 s with the default).
+DEMO_THREADS = 1
 
 COLUMNS = ("task", "variant", "final loss", "acc / R^2", "loss floor", "runtime", "static")
 
@@ -90,6 +95,28 @@ def _one_line(text: str) -> str:
     return " ".join(text.split()).replace(os.getcwd() + os.sep, "")
 
 
+def _check_plot_path(path: str) -> None:
+    """Before minutes of training: matplotlib is there, it can write this format, and the file can be written."""
+    try:
+        import matplotlib  # noqa: F401
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError:
+        raise click.UsageError("--plot needs matplotlib: install it with `pip install 'lossguard[plot]'`") from None
+    suffix = os.path.splitext(path)[1][1:].lower()
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if suffix and suffix not in formats:
+        raise click.BadParameter(f"matplotlib cannot write .{suffix} files (it writes {', '.join(sorted(formats))})",
+                                 param_hint="'--plot'")
+    existed = os.path.exists(path)
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as error:
+        raise click.BadParameter(f"cannot write {path}: {error.strerror or error}", param_hint="'--plot'") from None
+    if not existed:
+        os.remove(path)
+
+
 @click.command("demo")
 @click.option("--task", type=click.Choice([*TASKS, "all"]), default="all", show_default=True,
               help="Which task's reference model and twins to train.")
@@ -101,15 +128,15 @@ def _one_line(text: str) -> str:
 def demo_command(task: str, epochs: int, plot_path: str | None, seed: int) -> None:
     """Train the reference models and their broken twins side by side, and show what each pitfall costs."""
     if plot_path is not None:
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            raise click.UsageError(
-                "--plot needs matplotlib: install it with `pip install 'lossguard[plot]'`"
-            ) from None
+        _check_plot_path(plot_path)
     started = time.perf_counter()
     tasks = TASKS if task == "all" else (task,)
-    outcomes = [outcome for name in tasks for outcome in run_task(name, epochs, seed)]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(DEMO_THREADS)
+    try:
+        outcomes = [outcome for name in tasks for outcome in run_task(name, epochs, seed)]
+    finally:
+        torch.set_num_threads(threads)
     click.echo(format_table(outcomes))
     messages = format_messages(outcomes)
     if messages:

@@ -84,9 +84,10 @@ def install(
     prefixes, as on the command line.
     """
     global _monitor
+    _check_arguments(policy, value_checks, first_calls, sample_every)
     codes = None
     if select is not None or ignore is not None:
-        codes = select_codes(list(select or []), list(ignore or []))
+        codes = select_codes(_codes("select", select), _codes("ignore", ignore))
     settings = Settings(policy=policy, value_checks=value_checks, first_calls=first_calls,
                         sample_every=sample_every, select=codes)
     with _lock:
@@ -98,6 +99,35 @@ def install(
         _monitor_module.set_monitor(_monitor)
         wrap.patch(_monitor_module.check)
     return handle
+
+
+def _check_arguments(policy: Any, value_checks: Any, first_calls: Any, sample_every: Any) -> None:
+    """Wrong arguments are the caller's error, said at once: never an internal error that disables the guard."""
+    if not isinstance(policy, str):
+        raise TypeError(f"policy must be a string ('warn', 'raise' or 'log'), not {type(policy).__name__}")
+    if not isinstance(value_checks, bool):
+        raise TypeError(f"value_checks must be True or False, not {value_checks!r}")
+    for name, value in (("first_calls", first_calls), ("sample_every", sample_every)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} must be an int, not {type(value).__name__} ({value!r})")
+        if value < 0:
+            raise ValueError(f"{name} must be 0 or more, not {value}")
+
+
+def _codes(name: str, codes: Iterable[str] | None) -> list[str]:
+    """A list of rule codes or prefixes; a lone string would be read letter by letter, so it is refused."""
+    if codes is None:
+        return []
+    if isinstance(codes, str):
+        raise TypeError(f"{name} must be a list of codes such as [{codes!r}], not a string")
+    try:
+        listed = list(codes)
+    except TypeError:
+        raise TypeError(f"{name} must be a list of codes, not {type(codes).__name__}") from None
+    for code in listed:
+        if not isinstance(code, str):
+            raise TypeError(f"{name} must list codes as strings, not {type(code).__name__} ({code!r})")
+    return listed
 
 
 def uninstall() -> None:

@@ -28,6 +28,7 @@ from lossguard.runtime.report import LossGuardError, LossGuardWarning
 POLICIES = ("warn", "raise", "log")
 _HOT_TARGETS = (Kind.ONE_HOT, Kind.MULTI_HOT)
 _VERDICT_CACHE_LIMIT = 4096
+_SITE_LIMIT = 4096
 _is_functorch_wrapped = getattr(torch._C._functorch, "is_functorch_wrapped_tensor", lambda tensor: False)
 _is_compiling = torch.compiler.is_compiling
 
@@ -82,7 +83,7 @@ class Monitor:
         self.settings: Settings | None = None  # the innermost recorder's, None when none is active
         self.sites: dict[tuple[int, int], _Site] = {}
         self.verdicts: dict[tuple, tuple[Violation, ...]] = {}
-        self.reported: set[tuple[str, int, int, str]] = set()
+        self.reported = _ALL_FINDING_KEYS  # process-wide, as ALL_FINDINGS: not one duplicate per install cycle
         self.internal_errors = 0
         self.lock = threading.Lock()
 
@@ -103,6 +104,8 @@ class Monitor:
         site_key = (id(code), where.f_lasti if where is not None else 0)  # by id: hashing code objects is slow
         site = self.sites.get(site_key)
         if site is None or site.code is not code:
+            if len(self.sites) >= _SITE_LIMIT:  # fresh code objects (exec, re-run cells) must not grow it forever
+                self.sites.clear()
             site = self.sites[site_key] = _Site(code)
         calls = site.calls = site.calls + 1
         grad_enabled = torch.is_grad_enabled()
@@ -133,7 +136,8 @@ class Monitor:
                     and self._autocast_hides_dtype(inp, tgt))
 
         values = None
-        if value_check_due and observe.is_value_checkable(inp):
+        if value_check_due and observe.is_value_checkable(inp) and (
+                not target_is_tensor or observe.is_value_checkable(tgt)):
             values = observe.check_values(contract, inp, tgt, input_kind, inp.grad_fn is not None, args, kwargs)
             values = self._weigh_targets(site, values, settings)
 
@@ -205,7 +209,7 @@ class Monitor:
             top_is_new = self._record(finding, key)
             text = f"{violation.code} {message}. Fix: {get_rule(violation.code).fix}"
             if settings.policy == "raise":
-                raise LossGuardError(f"{path}:{line}: {text}")
+                raise LossGuardError(f"{path}:{line}: {text}", path, line)
             if top_is_new and (rank is None or report.first_on_node(f"{path}:{line}:{column}:{violation.code}")):
                 report.emit(settings.policy, violation.code, text, where)
 
@@ -215,6 +219,7 @@ class Monitor:
             if key not in self.reported:
                 self.reported.add(key)
                 ALL_FINDINGS.append(finding)
+                report.share_finding(finding)
             new_to_top = False
             for index, recorder in enumerate(self.recorders):
                 if key not in recorder.seen:
@@ -227,14 +232,16 @@ class Monitor:
         """An error of the guard itself: one warning per monitor, then silence; the loss still runs normally."""
         self.internal_errors += 1
         if self.internal_errors == 1:
-            warnings.warn(
-                f"lossguard: internal error in the runtime guard ({type(error).__name__}: {error}); the loss was "
-                "computed normally and training goes on. Further internal errors are not reported.",
-                LossGuardWarning, stacklevel=4,
-            )
+            text = (f"lossguard: internal error in the runtime guard ({type(error).__name__}: {error}); the loss was "
+                    "computed normally and training goes on. Further internal errors are not reported.")
+            try:
+                warnings.warn(text, LossGuardWarning, stacklevel=4)
+            except Warning:  # `-W error`: the guard's own bug must still not stop training
+                print(text, file=sys.stderr)
 
 
 ALL_FINDINGS: list[Finding] = []  # every finding recorded since import, each (path, line, column, code) once
+_ALL_FINDING_KEYS: set[tuple[str, int, int, str]] = set()
 _monitor: Monitor | None = None
 
 
@@ -245,7 +252,7 @@ def check(contract: LossContract, args: tuple, kwargs: dict) -> None:
         return
     try:
         monitor.check(contract, args, kwargs, sys._getframe(2))
-    except LossGuardError:
+    except (LossGuardError, LossGuardWarning):  # a LossGuardWarning raised: `-W error` asked for the finding so
         raise
     except Exception as error:
         monitor.internal_error(error)

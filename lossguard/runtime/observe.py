@@ -110,8 +110,10 @@ class ValueFacts:
 
 
 def is_value_checkable(tensor: Any) -> bool:
-    """Plain tensors holding real data: not meta, not fake or functorch wrappers, not tensor subclasses."""
-    return (type(tensor) is torch.Tensor or type(tensor) is torch.nn.Parameter) and tensor.device.type != "meta"
+    """Plain dense tensors holding real data: not meta, not sparse, not fake or functorch wrappers, not tensor
+    subclasses."""
+    return ((type(tensor) is torch.Tensor or type(tensor) is torch.nn.Parameter) and tensor.device.type != "meta"
+            and tensor.layout is torch.strided)
 
 
 def check_values(contract: LossContract, inp: torch.Tensor, tgt: Any, input_kind: Any,

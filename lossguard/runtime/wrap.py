@@ -13,6 +13,7 @@ the wrapper adds no graph break and no guard to a compiled graph.
 from __future__ import annotations
 
 import functools
+import sys
 from typing import Any, Callable
 
 import torch.nn.functional as F
@@ -31,9 +32,15 @@ def wrapped_contracts() -> tuple[LossContract, ...]:
 
 
 def _make_wrapper(contract: LossContract, previous: Callable[..., Any], check: Checker) -> Callable[..., Any]:
+    from lossguard.runtime.report import SIZE_WARNING_LOSSES, call_with_warnings_at_caller, may_warn
+
+    warns = contract.functional in SIZE_WARNING_LOSSES
+
     @functools.wraps(previous)
     def loss_with_guard(*args: Any, **kwargs: Any) -> Any:
         check(contract, args, kwargs)
+        if warns and may_warn(contract.functional, contract.target_position, args, kwargs):  # at the user's line
+            return call_with_warnings_at_caller(previous, args, kwargs, sys._getframe(1))
         return previous(*args, **kwargs)
 
     setattr(loss_with_guard, "__script_if_tracing_wrapper", True)

@@ -14,19 +14,37 @@ CHECKED_SUFFIXES = (".py", ".ipynb")
 
 
 def _is_virtualenv(directory: Path) -> bool:
-    return (directory / "pyvenv.cfg").is_file()
+    try:
+        return os.path.isfile(os.path.join(directory, "pyvenv.cfg"))
+    except OSError:  # an unreadable folder: os.walk reports it when it tries to list it
+        return False
+
+
+def _without_dot_prefix(path: str) -> str:
+    """`./train.py` -> `train.py`: walking `.` must print paths as ruff does, relative and without `./`."""
+    prefix = os.curdir + os.sep
+    while path.startswith(prefix) and len(path) > len(prefix):
+        path = path[len(prefix):]
+    return path
+
+
+def _reason(error: OSError) -> str:
+    return error.strerror or str(error)
 
 
 def discover(paths: list[str]) -> tuple[list[str], list[str]]:
-    """(files to check, error lines for paths that do not exist), in a stable order.
+    """(files to check, error lines), in a stable order.
 
-    A file named explicitly is checked whatever its suffix; directories are walked for .py and .ipynb files.
+    A file named explicitly is checked whatever its suffix; directories are walked for .py and .ipynb files. A path
+    that does not exist, a folder that cannot be listed and a file that cannot be opened (a symlink loop) each
+    become one error line, and everything else is still checked.
     """
     files: list[str] = []
     errors: list[str] = []
     seen: set[str] = set()
 
     def add(path: str) -> None:
+        path = _without_dot_prefix(path)
         key = os.path.normpath(path)
         if key not in seen:
             seen.add(key)
@@ -37,14 +55,28 @@ def discover(paths: list[str]) -> tuple[list[str], list[str]]:
         if path.is_file():
             add(raw)
         elif path.is_dir():
-            for root, directories, names in os.walk(path):
+            def unreadable(error: OSError) -> None:
+                errors.append(f"{_without_dot_prefix(error.filename)}: error: cannot read folder: {_reason(error)}")
+
+            for root, directories, names in os.walk(path, onerror=unreadable):
                 directories[:] = sorted(
                     d for d in directories
                     if d not in SKIPPED_DIRECTORIES and not d.endswith(".egg-info") and not _is_virtualenv(Path(root, d))
                 )
                 for name in sorted(names):
                     if name.endswith(CHECKED_SUFFIXES):
-                        add(os.path.join(root, name))
+                        file = os.path.join(root, name)
+                        try:
+                            os.stat(file)
+                        except OSError as error:  # a symlink loop or a dangling link
+                            errors.append(f"{_without_dot_prefix(file)}: error: cannot read: {_reason(error)}")
+                        else:
+                            add(file)
+        elif os.path.lexists(raw):
+            try:
+                os.stat(raw)
+            except OSError as error:
+                errors.append(f"{raw}: error: cannot read: {_reason(error)}")
         else:
-            errors.append(f"{raw}:0:0: error: no such file or directory")
+            errors.append(f"{raw}: error: no such file or directory")
     return files, errors

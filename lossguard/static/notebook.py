@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import bisect
 import json
+import json.decoder
+import json.scanner
 import re
 from dataclasses import dataclass
 
@@ -51,10 +53,14 @@ class NotebookProgram:
         return starts
 
 
-def _cell_lines(cell: dict) -> list[str]:
+def _cell_lines(cell: dict, index: int) -> list[str]:
+    """A code cell's lines; nbformat 4 allows a string or a list of strings, anything else is invalid."""
     source = cell.get("source", "")
-    text = "".join(source) if isinstance(source, list) else str(source)
-    return text.split("\n")
+    if isinstance(source, list) and all(isinstance(part, str) for part in source):
+        return "".join(source).split("\n")
+    if isinstance(source, str):
+        return source.split("\n")
+    raise SourceError(f"invalid notebook: the source of cell {index} is not a string or a list of strings")
 
 
 def neutralise(lines: list[str]) -> list[str]:
@@ -96,7 +102,60 @@ def read_notebook(data: bytes) -> NotebookProgram:
     for index, cell in enumerate(cells, start=1):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
-        cell_lines = neutralise(_cell_lines(cell))
+        cell_lines = neutralise(_cell_lines(cell, index))
         spans.append(CellSpan(index, len(lines) + 1, len(cell_lines)))
         lines.extend(cell_lines)
     return NotebookProgram("\n".join(lines) + "\n", tuple(spans))
+
+
+def json_positions(data: bytes) -> dict[tuple[int, int], tuple[int, int]]:
+    """Where each line of each code cell sits in the notebook file's own JSON text.
+
+    (cell, line in cell) -> (line, column) of the .ipynb, both 1-based: the opening quote of the JSON string that
+    holds the start of that source line (Jupyter writes a cell's source as one string per line, so this is the
+    line itself; a source written as one string gives that string's position for all its lines). Dashboards that
+    can only point at lines of a file (SARIF viewers, GitHub annotations) use it. Empty when the notebook cannot
+    be read; reading it costs a pure-Python JSON pass, so only the output formats that need it call this.
+    """
+    try:
+        text = data.decode("utf-8-sig")
+        starts: dict[int, tuple[str, int]] = {}  # id(decoded string) -> (the string, kept alive; its offset)
+
+        def parse_string(document: str, end: int, strict: bool = True) -> tuple[str, int]:
+            value, after = json.decoder.scanstring(document, end, strict)
+            starts[id(value)] = (value, end - 1)
+            return value, after
+
+        decoder = json.JSONDecoder()
+        decoder.parse_string = parse_string  # type: ignore[assignment]
+        decoder.scan_once = json.scanner.py_make_scanner(decoder)  # the C scanner would not call parse_string
+        document = decoder.decode(text)
+        cells = document["cells"]
+    except (ValueError, TypeError, KeyError):
+        return {}
+    line_starts = [0]
+    line_starts += [index + 1 for index, char in enumerate(text) if char == "\n"]
+
+    def position(offset: int) -> tuple[int, int]:
+        line = bisect.bisect_right(line_starts, offset)
+        return line, offset - line_starts[line - 1] + 1
+
+    positions: dict[tuple[int, int], tuple[int, int]] = {}
+    for index, cell in enumerate(cells if isinstance(cells, list) else [], start=1):
+        source = cell.get("source") if isinstance(cell, dict) else None
+        parts = source if isinstance(source, list) else [source]
+        line_in_cell, at_line_start = 1, True
+        for part in parts:
+            entry = starts.get(id(part)) if isinstance(part, str) else None
+            if entry is None or entry[0] is not part:
+                break
+            where = position(entry[1])
+            if at_line_start:
+                positions[(index, line_in_cell)] = where
+            for _ in range(part.count("\n")):
+                line_in_cell += 1
+                positions.setdefault((index, line_in_cell), where)
+            at_line_start = part.endswith("\n")
+            if at_line_start:
+                positions.pop((index, line_in_cell), None)  # its own string, next, gives the line's position
+    return positions

@@ -347,6 +347,8 @@ class TorchSemantics:
             if evaluation and not code.startswith(("LG1", "LG2", "LG3")):
                 continue
             detail = _shapes_seen(inp_t, tgt_t) if code in _SHAPE_RULES else ""
+            if code == "LG203" and tgt_t.dtype:
+                detail = f"the target is {tgt_t.dtype}"
             finding = self._make_finding(code, get_rule(code).render(loss_name), call, origin, frame, detail)
             if finding is None:
                 continue
@@ -406,8 +408,8 @@ class TorchSemantics:
             notes.insert(0, f"{origin.what} at {origin.describe(self.path)}")
             related.append(Location(origin.path, origin.line, origin.column, origin.cell))
         if frame.via is not None and frame.via.path != self.path:
-            cell = f"cell {frame.via.cell}, " if frame.via.cell is not None else ""
-            notes.append(f"reached from {frame.via.path}:{cell}{frame.via.line}")
+            via_cell = f"cell {frame.via.cell}, " if frame.via.cell is not None else ""
+            notes.append(f"reached from {frame.via.path}:{via_cell}{frame.via.line}")
             related.append(frame.via)
         if frame.in_evaluation and code.startswith(("LG1", "LG2", "LG3")):
             notes.append(_EVALUATION_NOTE)

@@ -67,3 +67,39 @@ def test_check_does_not_import_the_reference_models(tmp_path: Path) -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("name,message", [
+    ("no_such_folder/curves.png", "cannot write"),
+    ("curves.xyz", "matplotlib cannot write .xyz files"),
+])
+def test_a_bad_plot_path_is_refused_before_training(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    name: str, message: str) -> None:
+    pytest.importorskip("matplotlib")
+    from lossguard.reference import demo
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before checking --plot")
+
+    monkeypatch.setattr(demo, "run_task", no_training)
+    result = CliRunner().invoke(main, ["demo", "--plot", str(tmp_path / name)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "Invalid value for '--plot'" in result.output and message in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_demo_trains_on_one_thread_and_gives_the_caller_its_threads_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from lossguard.reference import demo
+
+    seen: list[int] = []
+    real = demo.run_task
+    monkeypatch.setattr(demo, "run_task", lambda *args: (seen.append(torch.get_num_threads()), real(*args))[1])
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert CliRunner().invoke(main, ["demo", "--task", "binary", "--epochs", "2"]).exit_code == 0
+        assert seen == [demo.DEMO_THREADS] == [1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

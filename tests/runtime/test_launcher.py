@@ -60,6 +60,40 @@ def test_torchrun_guards_every_worker_and_prints_a_finding_once_per_node(tmp_pat
     warnings_printed = [line for line in output.splitlines() if "LossGuardWarning: LG101" in line]
     assert len(warnings_printed) == 1, output[-3000:]
     assert "; rank 0)" in warnings_printed[0] or "; rank 1)" in warnings_printed[0]
-    # Each worker prints its own summary; the workers share stderr, so their lines may interleave.
-    for rank in (0, 1):
-        assert output.count(f"lossguard (rank {rank}): 1 loss pitfall(s) seen") == 1, output[-3000:]
+    # One summary for the node, printed by the last worker to finish, with what every worker saw.
+    assert output.count("loss pitfall(s) seen") == 1, output[-3000:]
+    assert "lossguard (this node's 2 workers): 1 loss pitfall(s) seen" in output
+    assert "lossguard (rank" not in output
+
+
+def test_everything_after_the_module_belongs_to_the_program():
+    done = _run("-m", "lossguard", "run", "-m", "pkg.train", "--strict", "--help", "--lr", "0.1")
+    assert done.returncode == 0, done.stderr
+    assert "argv ['--strict', '--help', '--lr', '0.1'] __main__" in done.stdout
+    assert "Usage:" not in done.stdout + done.stderr
+    assert _run("-m", "lossguard", "run", "--strict", "-m", "pkg.train").returncode == 1  # lossguard's, before it
+    assert "argv ['-x'] __main__" in _run("-m", "lossguard", "run", "-mpkg.train", "-x").stdout
+
+
+def test_an_unknown_option_before_the_program_is_a_usage_error():
+    done = _run("-m", "lossguard", "run", "--stritc", "exit_three.py")
+    assert done.returncode == 2 and "no such option: --stritc" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_missing_script_or_module_is_one_line_as_with_python():
+    done = _run("-m", "lossguard", "run", "no_such_script.py", "--lr", "1")
+    assert (done.returncode, done.stderr.splitlines()) == (2, [
+        f"lossguard run: can't open file '{PROGRAMS / 'no_such_script.py'}': [Errno 2] No such file or directory"])
+    for module in ("pkg.no_such_module", "no_such_package.train"):
+        done = _run("-m", "lossguard", "run", "-m", module)
+        assert (done.returncode, done.stderr.splitlines()) == (1, [f"lossguard run: No module named {module}"])
+
+
+def test_ctrl_c_is_a_keyboard_interrupt_with_exit_status_130():
+    done = _run("-m", "lossguard", "run", "interrupted.py")
+    assert done.returncode == 130, done.stderr
+    lines = done.stderr.splitlines()
+    assert "Aborted!" not in lines and "KeyboardInterrupt" in lines
+    assert lines[0] == "Traceback (most recent call last):" and "interrupted.py" in lines[1]
+    assert "launcher.py" not in done.stderr and "runpy" not in done.stderr
+    assert lines[-1] == "lossguard: no loss pitfalls seen"

@@ -29,3 +29,12 @@ def test_lossguard_flag_makes_a_pitfall_fail_the_test(tmp_path):
     assert "LossGuardError" in failing.stdout and "LG101" in failing.stdout
     passing = _pytest(tmp_path)
     assert passing.returncode == 0, passing.stdout
+
+
+def test_a_failure_points_at_the_tests_line_not_inside_the_guard(tmp_path):
+    (tmp_path / "test_smoke.py").write_text(SMOKE_TEST)
+    line = next(number for number, text in enumerate(SMOKE_TEST.splitlines(), 1) if "BCEWithLogitsLoss" in text)
+    failing = _pytest(tmp_path, "--lossguard")
+    assert failing.returncode == 1, failing.stdout
+    assert f"test_smoke.py:{line}: LossGuardError" in failing.stdout
+    assert "monitor.py" not in failing.stdout and "wrap.py" not in failing.stdout

@@ -66,6 +66,10 @@ def test_source_as_a_list_of_lines(tmp_path: Path) -> None:
     (json.dumps({"nbformat": 4, "metadata": {"about": "cross_entropy"}}).encode(), "it has no list of cells"),
     (b'[1, "cross_entropy"]', "the top level is not a JSON object"),
     (b"\xff\xfe\x00 cross_entropy", "cannot decode notebook"),
+    (json.dumps({"nbformat": 4, "cells": [{"cell_type": "code", "source": ["import torch\n", 3, "cross_entropy"]}]})
+     .encode(), "invalid notebook: the source of cell 1 is not a string or a list of strings"),
+    (json.dumps({"nbformat": 4, "cells": [{"cell_type": "code", "source": {"x": "cross_entropy"}}]}).encode(),
+     "invalid notebook: the source of cell 1 is not a string or a list of strings"),
 ])
 def test_bad_notebooks_are_one_line_errors(tmp_path: Path, data: bytes, reason: str) -> None:
     (tmp_path / "bad.ipynb").write_bytes(data)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -262,3 +265,18 @@ def test_no_marker_file_and_a_package_imported_from_the_top(tmp_path: Path) -> N
                       "src/train.py": TRAIN.format(imports="from src.model import Net\nmodel = Net()\n")})
     result = check_paths([str(tmp_path / "src" / "train.py")])
     assert [f.code for f in result.findings] == ["LG101"]
+
+
+@pytest.mark.parametrize("warning_option", ["always", "error"])
+def test_python_warnings_about_the_checked_source_do_not_leak(tmp_path: Path, warning_option: str) -> None:
+    # "\d" is a DeprecationWarning (a SyntaxWarning since 3.12), `x is 1` a SyntaxWarning: Python's parser reports
+    # them for the checked file; lossguard must neither print them nor, under -W error, fail the file for them.
+    (tmp_path / "train.py").write_text(
+        'import torch.nn as nn\npattern = "\\d+"\nok = pattern is 1\n'
+        "model = nn.Sequential(nn.Linear(4, 1), nn.Sigmoid())\nloss = nn.BCEWithLogitsLoss()(model(x), y)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-W", warning_option, "-m", "lossguard", "check", "-q", str(tmp_path)],
+                          capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(root)})
+    assert done.stderr == ""
+    assert done.returncode == 1 and "LG101" in done.stdout

@@ -39,3 +39,21 @@ def test_a_comment_elsewhere_does_not_silence() -> None:
 def test_suppressed_codes_parsing() -> None:
     assert suppressed_codes("x = 1  # noqa: LG101, LG2") == {"LG101", "LG2"}
     assert suppressed_codes("x = '#'") == frozenset()
+
+
+@pytest.mark.parametrize("line", [
+    's = "# noqa"; loss = nn.BCEWithLogitsLoss()(model(x), y)',
+    "loss = nn.BCEWithLogitsLoss()(model(x), y); s = '# lossguard: ignore'",
+])
+def test_noqa_inside_a_string_is_not_a_comment(line: str) -> None:
+    assert [f.code for f in check_source(HEAD + line + "\n")] == ["LG101"]
+
+
+def test_noqa_on_a_line_of_a_triple_quoted_string_is_not_a_comment() -> None:
+    source = HEAD + 'loss = nn.BCEWithLogitsLoss()(model(x), y if """\n# noqa""" else y)\n'
+    assert [f.code for f in check_source(source)] == ["LG101"]
+
+
+def test_a_real_comment_after_a_string_with_a_hash_still_silences() -> None:
+    source = HEAD + "loss = nn.BCEWithLogitsLoss()(model(x), y); s = '#'  # noqa: LG101\n"
+    assert check_source(source) == []
