@@ -9,10 +9,11 @@ message, whichever observer saw it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional, Tuple
 
 from lossguard.contracts import CLASS_INDEX_TASKS, BINARY_TASKS, Kind, LossContract, Task
 
-Shape = tuple[int | None, ...]  # None: a dimension whose size is not known
+Shape = Tuple[Optional[int], ...]  # None: a dimension whose size is not known
 
 _INTEGER_DTYPES = frozenset({"int64", "int32", "int16", "int8", "uint8", "bool"})
 _CLASS_INDEX_DTYPES = frozenset({"int64", "uint8"})  # what cross_entropy/nll_loss accept as indices

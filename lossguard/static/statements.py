@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 MAX_LOOP_NESTING = 3
 MAX_BLOCK_NESTING = 40
 _TRY_STAR = getattr(ast, "TryStar", ast.Try)
+_MATCH = getattr(ast, "Match", ())  # Python 3.10+
 
 
 class Statements:
@@ -82,7 +83,7 @@ class Statements:
             for decorator in stmt.decorator_list:
                 self.eval(decorator, frame)
             frame.env[stmt.name] = self.class_ref(stmt)
-        elif isinstance(stmt, ast.Match):
+        elif isinstance(stmt, _MATCH):
             self.exec_match(stmt, frame)
         elif isinstance(stmt, ast.Delete):
             for target in stmt.targets:
@@ -218,7 +219,7 @@ class Statements:
         else:
             frame.env = env
 
-    def exec_match(self, node: ast.Match, frame: Frame) -> None:
+    def exec_match(self, node: ast.AST, frame: Frame) -> None:
         self.eval(node.subject, frame)
         entry = dict(frame.env)
         outcomes: list[dict[str, Value]] = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Iterable, Union
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Tuple, Union
 
 from lossguard.contracts import Kind, LossContract
 
@@ -59,7 +59,7 @@ class Origin:
         return where if self.path == from_path else f"{self.path}:{where.replace('line ', '')}"
 
 
-Shape = tuple[int | None, ...]
+Shape = Tuple[Optional[int], ...]
 
 
 @dataclass(frozen=True)
