@@ -251,8 +251,8 @@ class Expressions:
             if position is not None and -len(base.items) <= position < len(base.items):
                 return base.items[position]
             return None
-        if isinstance(base, LayerList) and position == -1:
-            return base.last
+        if isinstance(base, LayerList) and not isinstance(expr.slice, ast.Slice):
+            return base.last  # every item of a list built in a loop is made the same way
         if isinstance(base, DatasetValue) and (position is not None or isinstance(index, Number) or index is None):
             return base.item
         if not isinstance(base, Tensor):
@@ -272,6 +272,10 @@ class Expressions:
             return _concatenate(left, right)
         if _is_number(left) and _is_number(right) and isinstance(expr.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv)):
             return Number()  # n_source + n_target, batch_size * 2
+        if isinstance(expr.op, ast.Mult) and (_is_number(left) or _is_number(right)):
+            zeros = _zeros_list(expr.left if _is_number(right) else expr.right)
+            if zeros is not None:
+                return Tensor(dtype=zeros, shape=(None,), zeros_at=frame.loop_nesting)  # [0] * num_classes
         if isinstance(expr.op, _AFFINE_OPERATORS):
             shifted = _shifted_logits(left, right) or _shifted_logits(right, left)
             if shifted is not None:
@@ -344,6 +348,15 @@ def _shifted_logits(logits: Value, other: Value) -> Tensor | None:
         return Tensor(Kind.LOGITS, logits.origin, logits.dtype, logits.shape)
     if other is None or (isinstance(other, Tensor) and other.kind in (Kind.UNKNOWN, Kind.LOGITS)):
         return Tensor(Kind.LOGITS, logits.origin, logits.dtype)
+    return None
+
+
+def _zeros_list(expr: ast.AST) -> str | None:
+    """The dtype of `[0]` / `[0.0]` (a list literal of one zero), else None."""
+    if isinstance(expr, ast.List) and len(expr.elts) == 1 and isinstance(expr.elts[0], ast.Constant):
+        zero = expr.elts[0].value
+        if zero == 0 and type(zero) in (int, float):
+            return "int64" if type(zero) is int else "float32"
     return None
 
 

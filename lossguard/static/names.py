@@ -116,8 +116,10 @@ SEQUENCE_LAYERS = frozenset({
 # Factories whose shape the size arguments give, and their default dtype.
 SIZED_FACTORIES = {
     "torch.zeros": "float32", "torch.ones": "float32", "torch.rand": "float32", "torch.randn": "float32",
-    "torch.empty": "float32",
+    "torch.empty": "float32", "numpy.zeros": "float64", "numpy.ones": "float64",
 }
+ZERO_FACTORIES = frozenset({"torch.zeros", "numpy.zeros"})
+SCATTER_METHODS = frozenset({"scatter", "scatter_"})
 RANDINT = "torch.randint"
 
 # Operations that cut the autograd graph: their result cannot train anything.

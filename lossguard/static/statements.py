@@ -9,13 +9,14 @@ leaves for the next is joined in), up to a fixed nesting, and only while the wor
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from lossguard.contracts import Kind
 from lossguard.static.data import iteration_item
 from lossguard.static.frame import EVAL_MODE, Frame
 from lossguard.static.syntax import FunctionNode, assigned_names
 from lossguard.static.values import (
-    DictValue, Function, Instance, LayerList, LossResult, Record, TupleValue, Value, join, join_envs,
+    DictValue, Function, Instance, LayerList, LossResult, Record, Tensor, TupleValue, Value, join, join_envs,
 )
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ class Statements:
     condition: Callable[[ast.AST, Frame], "bool | None"]
     is_no_grad: Callable[[ast.AST], bool]
     back_propagate: Callable[..., None]
+    _origin: Callable[[ast.AST, str], Any]
     class_ref: Callable[[ast.ClassDef], Value]
     globals_env: dict[str, Value]
 
@@ -151,6 +153,18 @@ class Statements:
                 self.rebind(target.value, owner.with_item(known_key, value) if known_key is not None else None, frame)
             elif isinstance(owner, TupleValue) and owner.is_list:
                 self.rebind(target.value, None, frame)
+            elif isinstance(owner, Tensor) and _is_one(value):
+                self.rebind(target.value, self._one_written(owner, target, frame), frame)
+
+    def _one_written(self, owner: Tensor, target: ast.AST, frame: Frame) -> Value:
+        """`label = [0] * C; label[c] = 1` or `z = torch.zeros(C); z[c] = 1`: one 1 written into zeros made in the same
+        iteration is a one-hot vector; a second 1 makes it multi-hot (unknown)."""
+        if owner.zeros_at is not None and owner.zeros_at == frame.loop_nesting:
+            return Tensor(Kind.ONE_HOT, self._origin(target, "one-hot encoding (a 1 written into zeros)"),
+                          owner.dtype, owner.shape)
+        if owner.kind is Kind.ONE_HOT:
+            return Tensor(dtype=owner.dtype, shape=owner.shape) if owner.dtype or owner.shape else None
+        return owner
 
     def rebind(self, expr: ast.AST, value: Value, frame: Frame) -> None:
         """Store a changed object back where it came from: `model`, `self.trainer`, `out["probs"]`."""
@@ -330,6 +344,12 @@ class Statements:
 
 
 # ---------------------------------------------------------------------- helpers without state
+def _is_one(value: Value) -> bool:
+    from lossguard.static.values import Const
+
+    return isinstance(value, Const) and not isinstance(value.value, str) and value.value == 1
+
+
 def _parallel_tuple(target: ast.AST, value: ast.AST) -> bool:
     return (
         isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List))

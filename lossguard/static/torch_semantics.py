@@ -97,7 +97,9 @@ class TorchSemantics:
             return Tensor(nondiff=N.NONDIFF_FUNCTIONS[name])
         if name in N.SIZED_FACTORIES:
             shape = shapes.sizes(call.args, lambda expr: self._is_count(expr, frame))
-            return _tensor_or_none(Tensor(dtype=self._dtype_keyword(call) or N.SIZED_FACTORIES[name], shape=shape))
+            zeros_at = frame.loop_nesting if name in N.ZERO_FACTORIES else None
+            return _tensor_or_none(Tensor(dtype=self._dtype_keyword(call) or N.SIZED_FACTORIES[name], shape=shape,
+                                          zeros_at=zeros_at))
         if name == N.RANDINT:
             return Tensor(Kind.CLASS_INDICES, dtype=self._dtype_keyword(call) or "int64", shape=_randint_shape(call))
         if name in N.TYPED_CONSTRUCTORS and args and call.args:
@@ -257,6 +259,17 @@ class TorchSemantics:
             return _tensor_or_none(_reshaped(tensor or Tensor(), method, call))
         if method in N.PRESERVING_METHODS and tensor is not None:
             return tensor
+        if method in N.SCATTER_METHODS and tensor is not None and tensor.zeros_at is not None:
+            value = argument_expr(call, 2, "value")
+            if value is None:
+                value = argument_expr(call, 2, "src")
+            if isinstance(value, ast.Constant) and value.value == 1 and len(call.args) + len(call.keywords) == 3:
+                one_hot = Tensor(Kind.ONE_HOT, self._origin(call, "one-hot encoding (scatter of 1s into zeros)"),
+                                 tensor.dtype, tensor.shape)
+                if method == "scatter_" and base_expr is not None:
+                    self.rebind(base_expr, one_hot, frame)  # type: ignore[attr-defined]
+                return one_hot
+            return None
         if method in N.FILLING_METHODS and tensor is not None:
             return _tensor_or_none(Tensor(dtype=tensor.dtype, shape=tensor.shape))  # new values, same tensor
         if method in N.TAKING_OTHERS_METADATA and tensor is not None:

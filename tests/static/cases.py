@@ -1649,3 +1649,39 @@ module.eval()
 with torch.no_grad():
     scores = module({"img": img}, seg_size=img.shape[1:])
 """)
+case("one-hot-written-into-zeros-in-a-loader", """
+from torch.utils.data import DataLoader, Dataset
+
+
+def load(files):
+    images, labels = [], []
+    for path, category in files:
+        label = [0] * 8
+        label[CLASSES.index(category)] = 1
+        labels.append(torch.tensor(label, dtype=torch.float))
+        images.append(read(path))
+    return images, labels
+
+
+class Weather(Dataset):
+    def __init__(self):
+        self.images, self.labels = load(FILES)
+
+    def __getitem__(self, idx):
+        return self.images[idx], self.labels[idx]
+
+
+model = nn.Linear(32, 8)
+for x, y in DataLoader(Weather(), batch_size=16):
+    loss = nn.CrossEntropyLoss()(model(x), y)  # LG201
+""")
+case("one-hot-by-scatter", """
+target = torch.zeros(y.size(0), 10).scatter_(1, y.unsqueeze(1), 1)
+loss = F.cross_entropy(logits, target)  # LG201
+multi = torch.zeros(10)
+for c in positives:
+    multi[c] = 1
+other = F.cross_entropy(logits, multi)
+smoothed = torch.zeros(y.size(0), 10).scatter_(1, y.unsqueeze(1), 0.9)
+soft = F.cross_entropy(logits, smoothed)
+""")
