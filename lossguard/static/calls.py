@@ -23,11 +23,11 @@ from lossguard.static import names as N
 from lossguard.static.classes import _UNSET, ClassInfo, attributes_set_outside_init
 from lossguard.static.frame import Frame
 from lossguard.static.syntax import (
-    FunctionNode, decorator_names, parameter_defaults, parameter_names, positional_parameter_names,
+    decorator_names, parameter_defaults, parameter_names, positional_parameter_names,
 )
 from lossguard.static.values import (
     MAX_ITEMS, ArgParser, Choice, ClassRef, Const, DictValue, ExternalRef, Function, Instance, LayerList, Loss, Opaque,
-    LossResult, Module, ModuleRef, Record, RecordType, SuperRef, Tensor, TupleValue, Value, bounded, join, join_all,
+    LossResult, Module, ModuleRef, Record, RecordType, SuperRef, Tensor, TupleValue, Value, bounded, join_all,
 )
 
 if TYPE_CHECKING:
@@ -563,5 +563,3 @@ def _option_default(call: ast.Call) -> Value:
         return Const(action.value == "store_false", from_default=True)
     return Const(None, from_default=True)
 
-
-__all__ = ["Calls", "FunctionNode", "join"]

@@ -18,12 +18,10 @@ from lossguard.contracts import Kind
 from lossguard.static import names as N
 from lossguard.static.data import iteration_item, row_of
 from lossguard.static.frame import Frame
-from lossguard.static.syntax import literal_int
 from lossguard.static.values import (
-    MAX_CHOICES, MAX_ITEMS, ArgParser, Choice, ClassRef, Const, DatasetValue, DictValue, Enumerated, ExternalRef,
-    Function, Instance, Number, Opaque,
-    LayerList, LossResult, ModuleRef, Record, SuperRef, Tensor, TupleValue, Value, from_default, is_none, join,
-    join_all, truth,
+    MAX_CHOICES, MAX_ITEMS, Choice, Const, DatasetValue, DictValue, Enumerated, Function, Number, Opaque,
+    LayerList, LossResult, Record, SuperRef, Tensor, TupleValue, Value, from_default, is_none, join, join_all,
+    truth,
 )
 
 if TYPE_CHECKING:
@@ -407,5 +405,3 @@ def _compare(op: ast.cmpop, left: Value, right: Value) -> bool | None:
             return found if isinstance(op, ast.In) else not found
     return None
 
-
-__all__ = ["Expressions", "ArgParser", "ClassRef", "ExternalRef", "Instance", "ModuleRef", "literal_int"]

@@ -16,7 +16,7 @@ from lossguard.static.data import iteration_item
 from lossguard.static.frame import EVAL_MODE, Frame
 from lossguard.static.syntax import FunctionNode, assigned_names
 from lossguard.static.values import (
-    DictValue, Function, Instance, LayerList, LossResult, Record, Tensor, TupleValue, Value, join, join_envs,
+    DictValue, Function, Instance, LayerList, LossResult, Record, Tensor, TupleValue, Value, join_envs,
 )
 
 if TYPE_CHECKING:
@@ -400,5 +400,3 @@ def _training_test(test: ast.AST) -> bool | None:
             return positive == comparator.value
     return None
 
-
-__all__ = ["Statements", "join"]

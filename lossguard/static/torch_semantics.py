@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import replace
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 from lossguard.contracts import Kind, LossContract
 from lossguard.findings import Finding, Location
@@ -29,9 +29,6 @@ from lossguard.static.values import (
     RecordType, Tensor, TupleValue, Value,
     join_all,
 )
-
-if TYPE_CHECKING:
-    from lossguard.static.classes import ClassInfo
 
 Args = list[tuple["str | None", Value]]  # (keyword, or "*"/"**" for a starred argument, or None; value)
 

@@ -9,7 +9,7 @@ bound becomes unknown, so no input can make one value, or the work of comparing 
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Optional, Tuple, Union
 
 from lossguard.contracts import Kind, LossContract
@@ -452,11 +452,3 @@ def is_none(value: Value) -> bool | None:
 def from_default(value: Value) -> bool:
     return isinstance(value, Const) and value.from_default
 
-
-__all__ = [
-    "ArgParser", "Batches", "Choice", "DatasetValue", "Enumerated", "Opaque", "ClassRef", "Const", "DictValue", "ExternalRef", "Function", "Instance", "Number",
-    "LayerList",
-    "Loss", "LossResult", "Module", "ModuleRef", "Origin", "Record", "RecordType", "Shape", "SuperRef", "Tensor",
-    "TupleValue", "Value", "bounded", "depth", "from_default", "is_none", "join", "join_all", "join_envs", "replace",
-    "truth",
-]
