@@ -26,7 +26,8 @@ from lossguard.static.syntax import (
     decorator_names, parameter_defaults, parameter_names, positional_parameter_names,
 )
 from lossguard.static.values import (
-    MAX_ITEMS, ArgParser, Choice, ClassRef, Const, DictValue, ExternalRef, Function, Instance, LayerList, Loss, Opaque,
+    MAX_ITEMS, ArgParser, Choice, ClassRef, Const, DictValue, ExternalRef, Function, Instance, LayerList,
+    LightningTrainer, Loss, Number, Opaque,
     LossResult, Module, ModuleRef, Record, RecordType, SuperRef, Tensor, TupleValue, Value, bounded, join_all,
 )
 
@@ -175,6 +176,8 @@ class Calls:
             return self._list_method(base, method, args, receiver, frame)
         elif isinstance(base, ArgParser):
             return self._argparse_method(base, method, call, args, receiver, frame)
+        elif isinstance(base, LightningTrainer):
+            return self._lightning_fit(method, args, frame)
         if method == "forward" and isinstance(base, (Loss, Module)):
             return self.apply(base, call, args, frame, exprs)
         if isinstance(base, Module) and method in ("append", "add_module") and receiver is not None:
@@ -259,6 +262,30 @@ class Calls:
                 self.rebind(receiver, LayerList(None), frame)
         elif method in ("insert", "pop", "remove", "reverse", "sort", "clear"):
             self.rebind(receiver, LayerList(None) if method == "insert" else None, frame)
+        return None
+
+    def _lightning_fit(self, method: str, args: Args, frame: Frame) -> Value:
+        """`trainer.fit(model, train_loader, val_loader)` (or `datamodule=`): the model's steps on those batches."""
+        from lossguard.static.data import iteration_item
+        from lossguard.static.torch_semantics import _NO_CALL, _argument
+
+        if method not in ("fit", "validate", "test"):
+            return None
+        model = _argument(args, 0, ("model",))
+        if not isinstance(model, Instance):
+            return None
+        loaders = {"fit": [("training_step", 1, ("train_dataloaders", "train_dataloader"), "train_dataloader"),
+                           ("validation_step", 2, ("val_dataloaders",), "val_dataloader")],
+                   "validate": [("validation_step", 1, ("dataloaders",), "val_dataloader")],
+                   "test": [("test_step", 1, ("dataloaders",), "test_dataloader")]}[method]
+        datamodule = _argument(args, None, ("datamodule",))
+        for step, position, keywords, hook in loaders:
+            loader = _argument(args, position, keywords)
+            if loader is None and isinstance(datamodule, Instance):
+                loader = self.call_method(datamodule, hook, _NO_CALL, [], [], frame)
+            batch = iteration_item(loader)
+            if batch is not None:
+                self.call_method(model, step, _NO_CALL, [(None, batch), (None, Number())], [None, None], frame)
         return None
 
     def _argparse_method(self, base: ArgParser, method: str, call: ast.Call, args: Args, receiver: ast.AST | None,

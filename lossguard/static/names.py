@@ -151,6 +151,10 @@ DATA_LOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.datal
 TENSOR_DATASETS = frozenset({"torch.utils.data.TensorDataset", "torch.utils.data.dataset.TensorDataset"})
 DATASET_SPLITS = frozenset({"torch.utils.data.random_split", "torch.utils.data.Subset",
                             "torch.utils.data.dataset.random_split", "torch.utils.data.dataset.Subset"})
+LIGHTNING_TRAINERS = frozenset({
+    "pytorch_lightning.Trainer", "pytorch_lightning.trainer.Trainer", "lightning.Trainer", "lightning.pytorch.Trainer",
+    "lightning.pytorch.trainer.Trainer", "lightning.fabric.Trainer",
+})
 PROGRESS_BARS = frozenset({"tqdm", "tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm", "tqdm.autonotebook.tqdm"})
 ARGUMENT_PARSER = "argparse.ArgumentParser"
 

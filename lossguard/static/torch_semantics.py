@@ -26,7 +26,7 @@ from lossguard.static.suppressions import is_suppressed
 from lossguard.static.syntax import argument_expr, keyword_value, literal_str
 from lossguard.static.values import (
     ArgParser, Batches, Const, DatasetValue, Instance, LayerList, Loss, LossResult, Module, Number, Opaque, Origin,
-    RecordType, Tensor, TupleValue, Value,
+    LightningTrainer, RecordType, Tensor, TupleValue, Value,
     join_all,
 )
 
@@ -123,6 +123,8 @@ class TorchSemantics:
             return DatasetValue(TupleValue(tuple(row_of(value) for keyword, value in args if keyword is None)))
         if name in N.DATASET_SPLITS and args:
             return LayerList(first) if name.endswith("random_split") else first
+        if name in N.LIGHTNING_TRAINERS:
+            return LightningTrainer()
         if name in N.PROGRESS_BARS and args:
             return first  # tqdm(loader) iterates the loader
         if name in N.RECORD_FACTORIES:

@@ -185,6 +185,12 @@ class Opaque:
 
 
 @dataclass(frozen=True)
+class LightningTrainer:
+    """A Lightning `Trainer`: `fit(model, train_loader, val_loader)` runs the model's `training_step` on the
+    loader's batches (and `validation_step` on the other's)."""
+
+
+@dataclass(frozen=True)
 class DatasetValue:
     """A dataset whose samples are known: `dataset[i]` holds `item` (`TensorDataset(x, y)`, a split of one)."""
 
@@ -313,7 +319,7 @@ class Choice:
 Value = Union[
     Tensor, Module, LayerList, Loss, Instance, ClassRef, SuperRef, Function, ModuleRef, TupleValue, DictValue,
     Record, RecordType, ArgParser, Const, Number, LossResult, ExternalRef, Choice, DatasetValue, Batches, Enumerated,
-    Opaque, None,
+    Opaque, LightningTrainer, None,
 ]
 
 _CHOOSABLE = (Module, Loss, Instance, ClassRef, Function, ExternalRef, ModuleRef)

@@ -1685,3 +1685,29 @@ other = F.cross_entropy(logits, multi)
 smoothed = torch.zeros(y.size(0), 10).scatter_(1, y.unsqueeze(1), 0.9)
 soft = F.cross_entropy(logits, smoothed)
 """)
+case("lightning-fit-runs-the-steps-on-the-loaders-batches", """
+import pytorch_lightning as pl
+from torch.utils.data import DataLoader, TensorDataset
+
+
+class Classifier(pl.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(16, 4))
+        self.loss = nn.CrossEntropyLoss()
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        return self.loss(self.net(x), y)  # LG202
+
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        self.log("val_loss", self.loss(self.net(x), y))  # LG202
+
+
+features = torch.randn(100, 16)
+labels = torch.from_numpy(raw_labels).float()
+loader = DataLoader(TensorDataset(features, labels), batch_size=10)
+trainer = pl.Trainer(max_epochs=3)
+trainer.fit(Classifier(), train_dataloaders=loader, val_dataloaders=loader)
+""")
