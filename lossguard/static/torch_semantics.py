@@ -77,7 +77,7 @@ class TorchSemantics:
         if name in N.TRANSPARENT_LAYERS:
             return Module(None, passes=True)
         if name in N.LINEAR_LAYERS:
-            out = _out_features(call)
+            out = _out_features(call, args)
             what = f"{name.rsplit('.', 1)[-1]} layer with no activation"
             return Module(Tensor(Kind.LOGITS, self._origin(call, what), shape=(None, out)), out, affine=True)
         if name in N.RECURRENT_LAYERS:
@@ -91,7 +91,7 @@ class TorchSemantics:
         if name in N.ONE_HOT_FUNCTIONS:
             return Tensor(Kind.ONE_HOT, self._origin(call, "one-hot encoding"), "int64")
         if name in N.NONDIFF_FUNCTIONS:
-            return Tensor(nondiff=N.NONDIFF_FUNCTIONS[name])
+            return _nondiff(N.NONDIFF_FUNCTIONS[name])
         if name in N.SIZED_FACTORIES:
             shape = shapes.sizes(call.args, lambda expr: self._is_count(expr, frame))
             zeros_at = frame.loop_nesting if name in N.ZERO_FACTORIES else None
@@ -238,7 +238,7 @@ class TorchSemantics:
         if method == "log" and not args:
             return self._log(base, call, frame)
         if method in N.NONDIFF_METHODS:
-            return Tensor(nondiff=N.NONDIFF_METHODS[method], shape=None)
+            return _nondiff(N.NONDIFF_METHODS[method])
         if method == "size" and len(args) == 1 and args[0][0] is None:
             return Number()
         if method == "size" and not args:
@@ -281,7 +281,8 @@ class TorchSemantics:
         floating = dtype.startswith(("float", "bfloat"))
         if isinstance(base, Tensor) and (base.kind is not Kind.UNKNOWN or base.nondiff):
             if base.kind in (Kind.CLASS_INDICES, Kind.FLOAT_CLASS_INDICES) and floating:
-                return Tensor(Kind.FLOAT_CLASS_INDICES, self._origin(call, "float conversion"), dtype, base.shape)
+                return Tensor(Kind.FLOAT_CLASS_INDICES, self._origin(call, "float conversion"), dtype, base.shape,
+                              nondiff=base.nondiff)
             return replace(base, dtype=dtype)
         if base is not None and not isinstance(base, (Tensor, LayerList, TupleValue, Const)):
             return Tensor(dtype=dtype)  # an object's conversion (a model's .float()): no class indices
@@ -543,6 +544,13 @@ def _shapes_seen(inp: Tensor, tgt: Tensor) -> str:
     return f"input {text(inp.shape)}, target {text(tgt.shape)}"
 
 
+def _nondiff(operation: str) -> Tensor:
+    """A tensor that cuts the autograd graph; an argmax/argmin is a class index as well (pseudo-labels)."""
+    if operation in ("argmax", "argmin"):
+        return Tensor(Kind.CLASS_INDICES, dtype="int64", nondiff=operation)
+    return Tensor(nondiff=operation)
+
+
 def _tensor_or_none(tensor: Tensor) -> Tensor | None:
     return None if tensor == Tensor() else tensor
 
@@ -563,9 +571,14 @@ def _reduction_none(call: ast.Call) -> bool:
     return literal_str(keyword_value(call, "reduction")) == "none"
 
 
-def _out_features(call: ast.Call) -> int | None:
+def _out_features(call: ast.Call, args: Args) -> int | None:
+    """The literal `out_features`, or a constant the source binds it to (`num_classes = 1`, an argparse default)."""
     value = argument_expr(call, 1, "out_features")
-    return shapes.literal_int(value) if value is not None else None
+    literal = shapes.literal_int(value) if value is not None else None
+    if literal is not None:
+        return literal
+    known = _argument(args, 1, ("out_features",))
+    return known.value if isinstance(known, Const) and type(known.value) is int and known.value > 0 else None
 
 
 def _randint_shape(call: ast.Call) -> tuple[int | None, ...] | None:

@@ -1711,3 +1711,14 @@ loader = DataLoader(TensorDataset(features, labels), batch_size=10)
 trainer = pl.Trainer(max_epochs=3)
 trainer.fit(Classifier(), train_dataloaders=loader, val_dataloaders=loader)
 """)
+case("pseudo-labels-from-argmax-cast-to-float", """
+pseudo = torch.argmax(teacher(x), dim=1).float()
+loss = nn.CrossEntropyLoss()(student(x), pseudo)  # LG202
+fine = nn.CrossEntropyLoss()(student(x), teacher(x).argmax(1))
+""")
+case("head-width-from-a-named-constant", """
+NUM_OUTPUTS = 1
+model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, NUM_OUTPUTS))
+targets = torch.randn(x.size(0))
+loss = nn.MSELoss()(model(x), targets)  # LG301
+""")
