@@ -517,7 +517,10 @@ class Calls:
             env=dict(env), reporting=reporting, sink=caller.sink, sink_id=caller.sink_id, evaluation=evaluation,
             closure=self.closures.get(node, {}), owner=function.owner, function_name=name,
             self_name=params[0] if is_method and params else None, via=caller.via,
-            assumes_defaults=caller.assumes_defaults, defer_contracts=self.test_file,
+            assumes_defaults=caller.assumes_defaults,
+            # a test's own code computes expected values; a model's or a loss module's code in a test file trains
+            defer_contracts=caller.defer_contracts or (self.test_file and function.owner is None
+                                                       and name.startswith(("test", "_test"))),
         )
 
     def analyse_standalone(self, node: ast.AST, owner: ClassInfo | None, sink: list[Any]) -> None:

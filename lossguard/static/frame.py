@@ -39,7 +39,7 @@ class Frame:
     self_name: str | None = None  # the first parameter of a method: `self`
     via: "Location | None" = None
     assumes_defaults: bool = False
-    defer_contracts: bool = False  # a test file: contract findings wait for `.backward()`
+    defer_contracts: bool = False  # a test's code: contract findings wait for `.backward()`
     stopped: bool = False  # a return, raise, break or continue ended this path: what follows does not run
 
     @property

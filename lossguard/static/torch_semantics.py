@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import replace
-from typing import Callable
+from typing import Any, Callable
 
 from lossguard.contracts import Kind, LossContract
 from lossguard.findings import Finding, Location
@@ -25,7 +25,7 @@ from lossguard.static.imports import ImportMap
 from lossguard.static.suppressions import is_suppressed
 from lossguard.static.syntax import argument_expr, keyword_value, literal_str
 from lossguard.static.values import (
-    ArgParser, Batches, Const, DatasetValue, Instance, LayerList, Loss, LossResult, Module, Number, Opaque, Origin,
+    ArgParser, Batches, Choice, Const, DatasetValue, ExternalRef, Instance, LayerList, Loss, LossResult, Module, Number, Opaque, Origin,
     LightningTrainer, RecordType, Tensor, TupleValue, Value,
     join_all,
 )
@@ -95,17 +95,17 @@ class TorchSemantics:
         if name in N.SIZED_FACTORIES:
             shape = shapes.sizes(call.args, lambda expr: self._is_count(expr, frame))
             zeros_at = frame.loop_nesting if name in N.ZERO_FACTORIES else None
-            return _tensor_or_none(Tensor(dtype=self._dtype_keyword(call) or N.SIZED_FACTORIES[name], shape=shape,
-                                          zeros_at=zeros_at))
+            dtype = self._dtype_keyword(call, frame, N.SIZED_FACTORIES[name])
+            return _tensor_or_none(Tensor(dtype=dtype, shape=shape, zeros_at=zeros_at))
         if name == N.RANDINT:
-            return Tensor(Kind.CLASS_INDICES, dtype=self._dtype_keyword(call) or "int64", shape=_randint_shape(call))
+            return Tensor(Kind.CLASS_INDICES, dtype=self._dtype_keyword(call, frame, "int64"), shape=_randint_shape(call))
         if name in N.TYPED_CONSTRUCTORS and args and call.args:
             if all(self._is_count(arg, frame) or shapes.literal_int(arg) is not None for arg in call.args):
                 # torch.FloatTensor(batch_size): an uninitialised tensor of that size, not a conversion
                 return Tensor(dtype=N.TYPED_CONSTRUCTORS[name], shape=shapes.sizes(call.args, lambda e: True))
             return self._cast(first, call.args[0], N.TYPED_CONSTRUCTORS[name], call)
         if name in N.DTYPE_CONSTRUCTORS and args and call.args:
-            return self._construct(first, call)
+            return self._construct(first, call, frame)
         if name in N.IDENTITY_FUNCTIONS and args:
             return first
         if name in N.PRESERVING_FUNCTIONS and args:
@@ -155,11 +155,13 @@ class TorchSemantics:
             return replace(source, kind=Kind.LOG_DISTRIBUTION, origin=self._origin(call, "log of a softmax"))
         return None
 
-    def _construct(self, source: Value, call: ast.Call) -> Value:
+    def _construct(self, source: Value, call: ast.Call, frame: Frame) -> Value:
         """torch.tensor / as_tensor / from_numpy: keeps what its data is, with the dtype it is given."""
-        dtype = self._dtype_keyword(call)
+        dtype = self._dtype_keyword(call, frame, _ABSENT)
         data = call.args[0]
         if dtype is None:
+            return None  # a dtype that is not spelled out: nothing is known of the result's dtype
+        if dtype is _ABSENT:
             if isinstance(source, Tensor):
                 return source
             if isinstance(source, LayerList) and isinstance(source.last, Const):
@@ -248,9 +250,11 @@ class TorchSemantics:
         if method in N.INTEGER_CAST_METHODS:
             return self._integer_cast(tensor, N.INTEGER_CAST_METHODS[method])
         if method in ("to", "type"):
-            dtype = self._dtype_argument(call)
+            dtype = self._conversion_dtype(call, frame)
+            if dtype is _ABSENT:
+                return tensor  # .to(device)
             if dtype is None:
-                return tensor
+                return _tensor_or_none(replace(tensor, dtype=None)) if tensor is not None else None
             if dtype.startswith(("float", "bfloat")):
                 return self._cast(base, base_expr, dtype, call)
             return self._integer_cast(tensor, dtype)
@@ -312,16 +316,39 @@ class TorchSemantics:
         return (isinstance(value, Number) and not value.is_float) or (
             isinstance(value, Const) and type(value.value) is int)
 
-    def _dtype_keyword(self, call: ast.Call) -> str | None:
+    def _dtype_keyword(self, call: ast.Call, frame: Frame, default: Any) -> Any:
+        """The `dtype=` of a factory: its dtype name, `default` when absent, None when it is not spelled out
+        (`dtype=y.dtype`, a parameter): an unknown dtype is never the factory's default."""
         value = keyword_value(call, "dtype")
-        return N.DTYPES.get(self.qualify(value) or "") if value is not None else None
+        if value is None:
+            return default
+        kind, dtype = self._dtype_or_device(value, frame)
+        return dtype if kind == "dtype" else None
 
-    def _dtype_argument(self, call: ast.Call) -> str | None:
-        for expr in [*call.args, *(k.value for k in call.keywords if k.arg == "dtype")]:
-            dtype = N.DTYPES.get(self.qualify(expr) or "")
-            if dtype:
-                return dtype
-        return None
+    def _conversion_dtype(self, call: ast.Call, frame: Frame) -> Any:
+        """What `.to(...)` / `.type(...)` converts to: a dtype name, `_ABSENT` for a move to a device only, or
+        None when an argument is neither a known dtype nor a device (`.to(pred.dtype)`, `.to(other)`)."""
+        result: Any = _ABSENT
+        for expr in [*call.args, *(k.value for k in call.keywords if k.arg in ("dtype", None))]:
+            kind, dtype = self._dtype_or_device(expr, frame)
+            if kind == "dtype":
+                result = dtype
+            elif kind == "unknown":
+                return None
+        return result
+
+    def _dtype_or_device(self, expr: ast.AST, frame: Frame) -> tuple[str, str | None]:
+        """("dtype", name), ("device", None) or ("unknown", None) for an argument of a conversion."""
+        names = {N.DTYPES.get(option.name) for option in _options(self.eval(expr, frame))}
+        if len(names) == 1 and None not in names:
+            return "dtype", names.pop()
+        if isinstance(expr, ast.Constant) and isinstance(expr.value, (str, int)):
+            return "device", None  # "cuda", "cpu", 0
+        words = " ".join(node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute)
+                         else "" for node in ast.walk(expr)).lower()
+        if any(word in words for word in _DEVICE_WORDS) and "dtype" not in words:
+            return "device", None
+        return "unknown", None
 
     # ------------------------------------------------------------------ the loss call
     def check_loss(
@@ -474,6 +501,19 @@ class TorchSemantics:
 
 
 # ---------------------------------------------------------------------- helpers without state
+_ABSENT: Any = object()  # no dtype was given
+_DEVICE_WORDS = ("device", "dev", "gpu", "cuda", "cpu", "rank", "mps", "xla")
+
+
+def _options(value: Value) -> tuple[Any, ...]:
+    """The external names a value may be (`torch.long if c else torch.int` is either)."""
+    if isinstance(value, ExternalRef):
+        return (value,)
+    if isinstance(value, Choice) and all(isinstance(option, ExternalRef) for option in value.options):
+        return value.options
+    return (ExternalRef(""),)
+
+
 _NO_CALL = ast.Call(func=ast.Name(id="<layer>", ctx=ast.Load()), args=[], keywords=[], lineno=1, col_offset=0,
                     end_lineno=1, end_col_offset=0)
 

@@ -1722,3 +1722,17 @@ model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, NUM_OUTPUTS))
 targets = torch.randn(x.size(0))
 loss = nn.MSELoss()(model(x), targets)  # LG301
 """)
+case("dtypes-that-are-not-spelled-out-are-unknown", """
+def targets(scores, dt):
+    t = torch.zeros((4, 10), dtype=dt)
+    return nn.CrossEntropyLoss()(scores.view(-1, 3), t.view(-1))
+
+
+pred = torch.randn(100, requires_grad=True)
+label = torch.randint(0, 2, (100,))
+fine = nn.BCEWithLogitsLoss()(pred, label.to(pred.dtype))
+also = nn.BCEWithLogitsLoss()(pred, label.to(device).float())
+mixed = torch.zeros(4, dtype=torch.long if wide else torch.int64)
+ok = nn.CrossEntropyLoss()(torch.randn(4, 3), mixed)
+wrong = nn.BCEWithLogitsLoss()(pred, label.to(device))  # LG203
+""")

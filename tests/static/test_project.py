@@ -280,3 +280,31 @@ def test_python_warnings_about_the_checked_source_do_not_leak(tmp_path: Path, wa
                           capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(root)})
     assert done.stderr == ""
     assert done.returncode == 1 and "LG101" in done.stdout
+
+
+def test_a_loss_module_defined_in_a_test_file_is_still_checked(tmp_path: Path) -> None:
+    # A criterion whose forward feeds raw scores to nll_loss trains wrongly wherever it is defined (skorch's tests).
+    source = ("import torch.nn as nn\nimport torch.nn.functional as F\n\n\nclass Crit(nn.Module):\n"
+              "    def __init__(self):\n        super().__init__()\n        self.lin0 = nn.Linear(2, 2)\n\n"
+              "    def forward(self, y_proba, y):\n        return F.nll_loss(self.lin0(y_proba), y)\n")
+    _write(tmp_path, {"tests/test_doctor.py": source})
+    result = check_paths([str(tmp_path / "tests" / "test_doctor.py")])
+    assert [(f.code, f.line) for f in result.findings] == [("LG105", 11)]
+
+
+def test_a_tests_expected_value_computed_in_a_library_module_is_not_a_finding(tmp_path: Path) -> None:
+    # The test calls the library's loss helper only to assert on its value: the deferral follows the call.
+    library = ("import torch.nn as nn\n\n\ndef link_loss(pred, label):\n"
+               "    return nn.BCEWithLogitsLoss()(pred, label)\n")
+    test = ("import torch\nfrom lib import link_loss\n\n\ndef test_link_loss():\n"
+            "    loss = link_loss(torch.randn(10), torch.randint(0, 2, (10,)))\n    assert loss > 0\n")
+    _write(tmp_path, {"lib.py": library, "tests/test_lib.py": test, "pyproject.toml": ""})
+    assert check_paths([str(tmp_path / "tests" / "test_lib.py")]).findings == []
+
+
+def test_torch_through_a_star_import_still_names_dtypes(tmp_path: Path) -> None:
+    # model.py gets `torch` only from `from utils import *`: torch.long is still a dtype there (sgrvinod's SSD).
+    main = ("from utils import *\nimport torch.nn as nn\n\nt = torch.zeros(4, dtype=torch.long)\n"
+            "loss = nn.CrossEntropyLoss()(torch.randn(4, 3), t)\n")
+    _write(tmp_path, {"utils.py": "import torch\n", "model.py": main})
+    assert check_paths([str(tmp_path / "model.py")]).findings == []
