@@ -253,8 +253,12 @@ class TorchSemantics:
             dtype = self._conversion_dtype(call, frame)
             if dtype is _ABSENT:
                 return tensor  # .to(device)
-            if dtype is None:
-                return _tensor_or_none(replace(tensor, dtype=None)) if tensor is not None else None
+            if dtype is None:  # a conversion to a dtype not spelled out: what the dtype said is gone
+                if tensor is None:
+                    return None
+                dtype_kind = tensor.kind in (Kind.CLASS_INDICES, Kind.FLOAT_CLASS_INDICES)
+                kind = Kind.UNKNOWN if dtype_kind else tensor.kind
+                return _tensor_or_none(replace(tensor, dtype=None, kind=kind, origin=None if dtype_kind else tensor.origin))
             if dtype.startswith(("float", "bfloat")):
                 return self._cast(base, base_expr, dtype, call)
             return self._integer_cast(tensor, dtype)

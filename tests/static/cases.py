@@ -1736,3 +1736,9 @@ mixed = torch.zeros(4, dtype=torch.long if wide else torch.int64)
 ok = nn.CrossEntropyLoss()(torch.randn(4, 3), mixed)
 wrong = nn.BCEWithLogitsLoss()(pred, label.to(device))  # LG203
 """)
+case("mask-dtype-chosen-by-the-class-count", """
+masks = batch["mask"].float()
+mask_type = torch.float32 if net.n_classes == 1 else torch.long
+masks = masks.to(device=device, dtype=mask_type)
+loss = nn.CrossEntropyLoss()(net(images), masks)
+""")
