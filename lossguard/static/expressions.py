@@ -278,6 +278,9 @@ class Expressions:
             shifted = _shifted_logits(left, right) or _shifted_logits(right, left)
             if shifted is not None:
                 return shifted
+        if isinstance(expr.op, ast.Sub) and _probabilities(left) and _probabilities(right):
+            # relativistic GAN losses: p_real - mean(p_fake) lies in [-1, 1], no probability any more
+            return Tensor(Kind.LOGITS, self._origin(expr, "a difference of two probabilities"))
         return _combine_losses(left, right)
 
     def eval_comprehension(self, expr: ast.AST, frame: Frame) -> Value:
@@ -347,6 +350,10 @@ def _shifted_logits(logits: Value, other: Value) -> Tensor | None:
     if other is None or (isinstance(other, Tensor) and other.kind in (Kind.UNKNOWN, Kind.LOGITS)):
         return Tensor(Kind.LOGITS, logits.origin, logits.dtype)
     return None
+
+
+def _probabilities(value: Value) -> bool:
+    return isinstance(value, Tensor) and value.kind is Kind.PROBABILITIES
 
 
 def _zeros_list(expr: ast.AST) -> str | None:

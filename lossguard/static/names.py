@@ -143,6 +143,7 @@ MODEL_WRAPPERS = frozenset({
 })
 BACKWARD_CALLS = frozenset({"backward", "manual_backward"})  # loss.backward(), accelerator.backward(loss)
 REDUCING_METHODS = frozenset({"mean", "sum"})
+MEANS = frozenset({"torch.mean"})
 
 # Factories of record types: calling what they return makes a record with these fields.
 RECORD_FACTORIES = frozenset({"collections.namedtuple", "typing.NamedTuple"})

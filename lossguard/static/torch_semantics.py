@@ -110,6 +110,8 @@ class TorchSemantics:
             return first
         if name in N.PRESERVING_FUNCTIONS and args:
             return replace(first, shape=None, classes_last=False) if isinstance(first, Tensor) else None
+        if name in N.MEANS and args:
+            return _mean_of(first)
         if name in N.JOINING_FUNCTIONS and args:
             dim = argument_expr(call, 1, "dim")
             along_batch = dim is None or shapes.literal_int(dim) == 0
@@ -148,6 +150,8 @@ class TorchSemantics:
         """`torch.log(softmax(...))` / `torch.log(sigmoid(...))`: LG403, and the result is a log-distribution."""
         if not isinstance(source, Tensor) or source.kind not in (Kind.DISTRIBUTION, Kind.PROBABILITIES):
             return None
+        if source.origin is None:
+            return None  # a mean of probabilities (see _mean_of)
         if frame.on_training_path:
             activation = "softmax" if source.kind is Kind.DISTRIBUTION else "sigmoid"
             self._report("LG403", get_rule("LG403").render(activation), call, source.origin, frame)
@@ -277,6 +281,8 @@ class TorchSemantics:
                     self.rebind(base_expr, one_hot, frame)  # type: ignore[attr-defined]
                 return one_hot
             return None
+        if method in ("mean",) and tensor is not None:
+            return _mean_of(tensor)
         if method in N.FILLING_METHODS and tensor is not None:
             return _tensor_or_none(Tensor(dtype=tensor.dtype, shape=tensor.shape))  # new values, same tensor
         if method in N.TAKING_OTHERS_METADATA and tensor is not None:
@@ -586,6 +592,14 @@ def _shapes_seen(inp: Tensor, tgt: Tensor) -> str:
         return f"({sizes[0]},)" if len(sizes) == 1 else f"({', '.join(sizes)})"
 
     return f"input {text(inp.shape)}, target {text(tgt.shape)}"
+
+
+def _mean_of(value: Value) -> Value:
+    """The mean of probabilities is a probability, of raw scores a raw score; of anything else, unknown. It has no
+    origin of its own: `torch.log(d_out.mean())` is not the `log(sigmoid(x))` that LG403 is about."""
+    if isinstance(value, Tensor) and value.kind in (Kind.PROBABILITIES, Kind.LOGITS):
+        return Tensor(value.kind, None, value.dtype)
+    return None
 
 
 def _nondiff(operation: str) -> Tensor:

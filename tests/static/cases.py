@@ -1742,3 +1742,10 @@ mask_type = torch.float32 if net.n_classes == 1 else torch.long
 masks = masks.to(device=device, dtype=mask_type)
 loss = nn.CrossEntropyLoss()(net(images), masks)
 """)
+case("relativistic-difference-of-probabilities-into-bce", """
+disc = nn.Sequential(nn.Linear(64, 1), nn.Sigmoid())
+hr_out, sr_out = disc(hr), disc(sr)
+d_loss = nn.BCELoss()(hr_out - torch.mean(sr_out), real)  # LG106
+g_loss = nn.BCELoss()(sr_out - hr_out.mean(), real)  # LG106
+fine = nn.BCELoss()(torch.sigmoid(hr_logits - sr_logits.mean()), real)
+""")
