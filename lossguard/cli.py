@@ -28,6 +28,26 @@ class _LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy_commands})
 
+    # What `lossguard --help` lists for them, so that help never imports torch.
+    lazy_help = {
+        "run": "Run a Python program (script.py [ARGS...], or -m MODULE) with the runtime guard installed.",
+        "demo": "Train the reference models and their broken twins side by side (needs torch).",
+    }
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list, with the lazy commands' help taken from `lazy_help` instead of importing them."""
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.lazy_commands:
+                rows.append((name, self.lazy_help[name]))
+            else:
+                command = super().get_command(ctx, name)
+                if command is not None and not command.hidden:
+                    rows.append((name, command.get_short_help_str(formatter.width - 6 - len(name))))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.lazy_commands:
             module_name, attribute = self.lazy_commands[name].split(":")
@@ -41,10 +61,13 @@ class _LazyGroup(click.Group):
         return super().get_command(ctx, name)
 
 
-@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="lossguard")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Catch PyTorch loss-function pitfalls: static checks (`check`) and a runtime guard (`run`)."""
+    if ctx.invoked_subcommand is None:  # a bare `lossguard` shows the help, as `lossguard --help` does
+        click.echo(ctx.get_help())
 
 
 def _split_codes(values: tuple[str, ...]) -> list[str]:

@@ -14,6 +14,7 @@ from lossguard.config import Config
 from lossguard.contracts import prefilter_vocabulary
 from lossguard.findings import Finding, sort_findings
 from lossguard.static.discover import discover
+from lossguard.static.paths import display_path, displayed
 from lossguard.static.project import ProjectIndex
 from lossguard.static.source import SourceError
 
@@ -59,18 +60,20 @@ def check_paths(paths: list[str], enabled: frozenset[str] | None = None, config:
         try:
             if not may_call_a_loss(Path(file).read_bytes()):
                 continue
-            index.observer_for_file(Path(file), display=file).run()
+            index.observer_for_file(Path(file), display=display_path(file)).run()
         except SourceError as error:
-            result.errors.append(error.located(file))
+            result.errors.append(error.located(display_path(file)))
         except OSError as error:
-            result.errors.append(f"{file}:1:1: error: cannot read: {error.strerror or error}")
+            result.errors.append(f"{display_path(file)}:1:1: error: cannot read: {error.strerror or error}")
         except RecursionError:
-            result.errors.append(f"{file}:1:1: error: cannot check: the file nests too deeply")
+            result.errors.append(f"{display_path(file)}:1:1: error: cannot check: the file nests too deeply")
         except Exception as error:  # a bug of lossguard's must not stop the other files from being checked
-            result.errors.append(f"{file}:1:1: error: internal error, please report it: {type(error).__name__}: {error}")
+            result.errors.append(f"{display_path(file)}:1:1: error: internal error, please report it: "
+                                 f"{type(error).__name__}: {error}")
     for key, observer in index.observers.items():
         if observer is not None and key in checked:
             ignored = config.ignored_codes(checked[key])
-            result.findings.extend(f for f in observer.findings if not any(f.code.startswith(c) for c in ignored))
+            result.findings.extend(displayed(f) for f in observer.findings
+                                   if not any(f.code.startswith(c) for c in ignored))
     result.findings = sort_findings(result.findings)
     return result

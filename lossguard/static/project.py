@@ -9,7 +9,6 @@ A module is parsed and interpreted at most once per run, whether it is checked, 
 from __future__ import annotations
 
 import ast
-import os
 import threading
 from pathlib import Path
 from typing import Callable
@@ -18,6 +17,7 @@ import libcst as cst
 
 from lossguard.static.flow import ModuleObserver, _no_cells
 from lossguard.static.notebook import read_notebook
+from lossguard.static.paths import display_path
 from lossguard.static.source import SourceError, decode_python
 from lossguard.static.values import ModuleRef, Value
 
@@ -190,7 +190,4 @@ class ProjectIndex:
 
 
 def _display(path: Path) -> str:
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return str(path)
+    return display_path(str(path))
