@@ -14,6 +14,7 @@ from lossguard.config import Config
 from lossguard.contracts import prefilter_vocabulary
 from lossguard.findings import Finding, sort_findings
 from lossguard.static.discover import discover
+from lossguard.static.notebook import NotebookProgram, read_notebook
 from lossguard.static.paths import display_path, displayed
 from lossguard.static.project import ProjectIndex
 from lossguard.static.source import SourceError
@@ -42,6 +43,30 @@ def check_source(source: str, path: str = "<string>", enabled: frozenset[str] | 
     index = ProjectIndex({key} if key else set(), enabled)
     observer = index.observer_for_source(source, path, key)
     return sort_findings(observer.run())
+
+
+def check_file_text(text: str, path: str, enabled: frozenset[str] | None = None,
+                    config: Config | None = None) -> tuple[list[Finding], NotebookProgram | None]:
+    """The findings of one file's text as it would be on disk at `path` (a .py source, or a notebook's JSON).
+
+    What `--fix` re-checks between passes and what standard input is checked as: the text need not be on disk,
+    but imports resolve next to `path`. Per-file ignores of `config` apply. Raises SourceError.
+    """
+    shown = display_path(path)
+    key = Path(path).resolve()
+    index = ProjectIndex({key}, enabled)
+    program = read_notebook(text.encode("utf-8")) if path.endswith(".ipynb") else None
+    if program is None:
+        observer = index.observer_for_source(text, shown, key)
+    else:
+        try:
+            observer = index.observer_for_source(program.source, shown, key, program.locate)
+        except SourceError as error:
+            error.cell, error.line = program.locate(error.line)
+            raise
+    ignored = (config or Config()).ignored_codes(path)
+    findings = [displayed(f) for f in observer.run() if not any(f.code.startswith(c) for c in ignored)]
+    return sort_findings(findings), program
 
 
 def check_paths(paths: list[str], enabled: frozenset[str] | None = None, config: Config | None = None) -> CheckResult:

@@ -1,0 +1,618 @@
+"""Fixes: from a finding and the libcst tree of its file to an edit of the source, decided syntactically.
+
+A fix is offered only when the source itself proves it right: the activation, one-hot or dtype conversion to undo
+must be written in the loss call's own argument (and be the other end of the finding's flow, `related`), a renamed
+loss must have no use the checker did not report, a removed model layer must leave every other use of the model's
+output computing the same values. Anything less certain gets no fix: a wrong fix is worse than none.
+
+Each fix is a set of node replacements. A replacement is rendered by libcst (so the replaced node keeps its own
+formatting and comments) and spliced into the source text at the node's position, so every byte outside the
+replaced nodes stays as it was, also inside a notebook cell.
+
+Safe fixes keep the program's values, or make a crashing program run, and change nothing outside the loss call;
+unsafe fixes change what a model returns (its callers in the same file are adjusted to keep their values).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Iterable, Mapping, Sequence
+
+import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider, QualifiedNameProvider
+
+from lossguard.findings import Finding
+
+_SIGMOID = frozenset({"torch.sigmoid", "torch.nn.functional.sigmoid", "torch.special.expit"})
+_SOFTMAX = frozenset({"torch.softmax", "torch.nn.functional.softmax", "torch.special.softmax"})
+_LOG_SOFTMAX = frozenset({"torch.log_softmax", "torch.nn.functional.log_softmax", "torch.special.log_softmax"})
+_ACTIVATION_FUNCTIONS = {"sigmoid": _SIGMOID, "softmax": _SOFTMAX, "log_softmax": _LOG_SOFTMAX}
+_ACTIVATION_LAYERS = {"torch.nn.Sigmoid": "sigmoid", "torch.nn.Softmax": "softmax", "torch.nn.LogSoftmax": "log_softmax"}
+# Which activation a rule's finding undoes when it is written inline in the loss input.
+_UNWRAPPED = {"LG101": "sigmoid", "LG102": "softmax", "LG103": "log_softmax"}
+_TO_LOG_SOFTMAX = frozenset({"LG104", "LG108"})
+_BCE_LOSS = frozenset({"torch.nn.BCELoss", "torch.nn.modules.loss.BCELoss"})
+_BCE_FUNCTION = "torch.nn.functional.binary_cross_entropy"
+_ONE_HOT = "torch.nn.functional.one_hot"
+_DTYPE_METHODS = frozenset({"float", "double", "half", "bfloat16", "long", "int", "to", "type"})
+_FLOAT_METHODS = frozenset({"float", "double", "half", "bfloat16"})
+# Methods of a model that do not hand its output to anyone: using them leaves a removed layer unobserved.
+_MODEL_HOUSEKEEPING = frozenset({
+    "parameters", "named_parameters", "train", "eval", "to", "cuda", "cpu", "zero_grad", "state_dict",
+    "load_state_dict", "modules", "named_modules", "children", "buffers", "requires_grad_", "apply", "float",
+    "double", "half", "share_memory",
+})
+_LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")  # lines as libcst counts them
+_SHAPES = re.compile(r"input \(([^()]*)\), target \(([^()]*)\)")
+_UNSAFE_CODES = {"LG101": "sigmoid", "LG102": "softmax", "LG103": "log_softmax"}
+
+# Codes with a fix of each kind (rules.py reads these, so the catalogue, `rules` and `explain` say it).
+SAFE_FIX_CODES = frozenset({"LG101", "LG102", "LG103", "LG104", "LG106", "LG108", "LG201", "LG202", "LG301", "LG302",
+                            "LG303"})
+UNSAFE_FIX_CODES = frozenset(_UNSAFE_CODES)
+
+Position = tuple[int, int]  # (1-based line, 0-based column) in the program text
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the program text from `start` to `end` by `text`."""
+
+    start: Position
+    end: Position
+    text: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    code: str
+    safe: bool
+    title: str
+    edits: tuple[Edit, ...]
+
+
+ProgramLine = Callable[[int | None, int], int]  # (notebook cell, line in cell) -> line of the program
+
+
+def _same_line(cell: int | None, line: int) -> int:
+    return line
+
+
+class _Tree:
+    """The parsed program with the metadata the fixes need: positions and the qualified names of expressions."""
+
+    def __init__(self, source: str) -> None:
+        wrapper = MetadataWrapper(cst.parse_module(source))
+        self.module = wrapper.module
+        self.positions: Mapping[cst.CSTNode, CodeRange] = wrapper.resolve(PositionProvider)
+        self._qualified = wrapper.resolve(QualifiedNameProvider)
+        self.calls: dict[tuple[Position, Position], cst.Call] = {}
+        self.names: dict[str, list[cst.Name]] = {}
+        self.attributes: dict[str, list[cst.Attribute]] = {}
+        self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
+        tree = self
+
+        class Index(cst.CSTVisitor):
+            def __init__(self) -> None:
+                self.stack: list[cst.CSTNode] = []
+
+            def on_visit(self, node: cst.CSTNode) -> bool:
+                if self.stack:
+                    tree.parents[node] = self.stack[-1]
+                self.stack.append(node)
+                if isinstance(node, cst.Call):
+                    where = tree.positions[node]
+                    tree.calls[((where.start.line, where.start.column), (where.end.line, where.end.column))] = node
+                elif isinstance(node, cst.Name):
+                    tree.names.setdefault(node.value, []).append(node)
+                elif isinstance(node, cst.Attribute):
+                    tree.attributes.setdefault(node.attr.value, []).append(node)
+                return True
+
+            def on_leave(self, original_node: cst.CSTNode) -> None:
+                self.stack.pop()
+
+        self.module.visit(Index())
+
+    def qualified(self, node: cst.CSTNode) -> set[str]:
+        names = self._qualified.get(node, ())
+        if callable(names):  # libcst computes qualified names lazily
+            names = names()
+        return {name.name for name in names}
+
+    def span(self, node: cst.CSTNode) -> tuple[Position, Position]:
+        where = self.positions[node]
+        return (where.start.line, where.start.column), (where.end.line, where.end.column)
+
+    def replace(self, old: cst.CSTNode, new: cst.CSTNode) -> Edit:
+        """An edit replacing `old` by `new`. A node's position excludes its own parentheses, which stay in the
+        text: `new` is rendered without parentheses of its own then."""
+        start, end = self.span(old)
+        if getattr(old, "lpar", None) and getattr(new, "lpar", None):
+            new = new.with_changes(lpar=[], rpar=[])
+        return Edit(start, end, self.module.code_for_node(new))
+
+    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        return self.parents.get(node)
+
+
+# ---------------------------------------------------------------------------------------------- reading calls
+def _argument(call: cst.Call, position: int, keyword: str) -> cst.Arg | None:
+    positional = [arg for arg in call.args if arg.keyword is None]
+    if any(arg.star for arg in call.args):
+        return None
+    if len(positional) > position:
+        return positional[position]
+    return next((arg for arg in call.args if arg.keyword is not None and arg.keyword.value == keyword), None)
+
+
+def _activation(tree: _Tree, expression: cst.BaseExpression) -> tuple[str, cst.BaseExpression] | None:
+    """(`sigmoid`/`softmax`/`log_softmax`, what it is applied to) when `expression` is one activation call."""
+    if not isinstance(expression, cst.Call):
+        return None
+    qualified = tree.qualified(expression.func)
+    for name, spellings in _ACTIVATION_FUNCTIONS.items():
+        if qualified & spellings:
+            inner = _argument(expression, 0, "input")
+            return (name, inner.value) if inner is not None else None
+    func = expression.func
+    if (isinstance(func, cst.Attribute) and func.attr.value in _ACTIVATION_FUNCTIONS
+            and not any(q.startswith("torch") for q in qualified)
+            and not (isinstance(func.value, cst.Name) and func.value.value == "self")):  # `self.softmax`: a layer
+        return func.attr.value, func.value
+    return None
+
+
+def _within(tree: _Tree, node: cst.CSTNode, point: Position) -> bool:
+    start, end = tree.span(node)
+    return start <= point <= end
+
+
+def _method_call(value: cst.BaseExpression, method: str, args: Sequence[cst.Arg] = ()) -> cst.Call:
+    if not isinstance(value, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)) and not value.lpar:
+        value = value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    return cst.Call(func=cst.Attribute(value=value, attr=cst.Name(method)), args=list(args))
+
+
+# ---------------------------------------------------------------------------------------------- the planner
+class _Planner:
+    def __init__(self, tree: _Tree, findings: Sequence[Finding], program_line: ProgramLine) -> None:
+        self.tree = tree
+        self.findings = findings
+        self.program_line = program_line
+        self.reported_calls: dict[str, set[cst.Call]] = {}
+        for finding in findings:
+            call = self.call_of(finding)
+            if call is not None:
+                self.reported_calls.setdefault(finding.code, set()).add(call)
+
+    def call_of(self, finding: Finding) -> cst.Call | None:
+        start = (self.program_line(finding.cell, finding.line), finding.column - 1)
+        end = (self.program_line(finding.cell, finding.end_line), finding.end_column - 1)
+        return self.tree.calls.get((start, end))
+
+    def related_point(self, finding: Finding) -> Position | None:
+        """Where the flow starts, when it starts in this same file."""
+        if len(finding.related) != 1 or finding.related[0].path != finding.path:
+            return None
+        origin = finding.related[0]
+        return self.program_line(origin.cell, origin.line), origin.column - 1
+
+    # -------------------------------------------------------------- safe fixes
+    def safe_fix(self, finding: Finding) -> Fix | None:
+        call = self.call_of(finding)
+        if call is None:
+            return None
+        code = finding.code
+        if code in _UNWRAPPED or code in _TO_LOG_SOFTMAX:
+            return self._fix_inline_activation(finding, call)
+        if code == "LG106":
+            return self._fix_bce_loss(call)
+        if code in ("LG201", "LG202"):
+            return self._fix_target(finding, call)
+        if code in ("LG301", "LG302", "LG303"):
+            return self._fix_shape(finding, call)
+        return None
+
+    def _input(self, call: cst.Call) -> cst.Arg | None:
+        return _argument(call, 0, "input")
+
+    def _target(self, call: cst.Call) -> cst.Arg | None:
+        return _argument(call, 1, "target")
+
+    def _fix_inline_activation(self, finding: Finding, call: cst.Call) -> Fix | None:
+        argument = self._input(call)
+        origin = self.related_point(finding)
+        if argument is None or origin is None or not _within(self.tree, argument.value, origin):
+            return None
+        found = _activation(self.tree, argument.value)
+        if found is None:
+            return None
+        name, inner = found
+        activation = argument.value
+        if finding.code in _UNWRAPPED:
+            if name != _UNWRAPPED[finding.code]:
+                return None
+            edit = self.tree.replace(activation, inner)
+            return Fix(finding.code, True, f"remove the {name} from the loss input", (edit,))
+        if name != "softmax" or not isinstance(activation, cst.Call) or not isinstance(activation.func, cst.Attribute):
+            return None  # `softmax(x)` imported by name: renaming it would need a new import
+        renamed = activation.func.with_changes(attr=cst.Name("log_softmax"))
+        return Fix(finding.code, True, "use log_softmax instead of softmax",
+                   (self.tree.replace(activation.func, renamed),))
+
+    def _fix_bce_loss(self, call: cst.Call) -> Fix | None:
+        title = "use BCEWithLogitsLoss, which takes logits"
+        func = call.func
+        if isinstance(func, cst.Call):  # nn.BCELoss(...)(logits, y)
+            edit = self._rename_bce_constructor(func)
+            return Fix("LG106", True, title, (edit,)) if edit else None
+        if _BCE_FUNCTION in self.tree.qualified(func):
+            if not isinstance(func, cst.Attribute):
+                return None
+            edit = self.tree.replace(func, func.with_changes(attr=cst.Name("binary_cross_entropy_with_logits")))
+            return Fix("LG106", True, "use binary_cross_entropy_with_logits, which takes logits", (edit,))
+        constructor = self._sole_binding(func)
+        if constructor is None:
+            return None
+        uses = self._uses(func)
+        reported = self.reported_calls.get("LG106", set())
+        if not uses or not all(isinstance(self.tree.parent(use), cst.Call) and self.tree.parent(use) in reported
+                                and self.tree.parent(use).func is use for use in uses):
+            return None
+        edit = self._rename_bce_constructor(constructor)
+        return Fix("LG106", True, title, (edit,)) if edit else None
+
+    def _rename_bce_constructor(self, constructor: cst.Call) -> Edit | None:
+        func = constructor.func
+        if not isinstance(func, cst.Attribute) or not (self.tree.qualified(func) & _BCE_LOSS):
+            return None
+        return self.tree.replace(func, func.with_changes(attr=cst.Name("BCEWithLogitsLoss")))
+
+    def _sole_binding(self, reference: cst.BaseExpression) -> cst.Call | None:
+        """The constructor call when `reference` (`criterion`, `self.criterion`) is bound once in the file."""
+        bindings = [node for node in self._all_mentions(reference) if self._bound_value(node) is not None]
+        if len(bindings) != 1:
+            return None
+        value = self._bound_value(bindings[0])
+        return value if isinstance(value, cst.Call) else None
+
+    def _all_mentions(self, reference: cst.BaseExpression) -> list[cst.CSTNode]:
+        if isinstance(reference, cst.Name):
+            return [name for name in self.tree.names.get(reference.value, [])
+                    if not isinstance(self.tree.parent(name), cst.Attribute)
+                    or self.tree.parent(name).value is name]
+        if isinstance(reference, cst.Attribute) and isinstance(reference.value, cst.Name) \
+                and reference.value.value == "self":
+            return list(self.tree.attributes.get(reference.attr.value, []))
+        return []
+
+    def _bound_value(self, node: cst.CSTNode) -> cst.BaseExpression | None:
+        parent = self.tree.parent(node)
+        if isinstance(parent, cst.AssignTarget) and isinstance(self.tree.parent(parent), cst.Assign):
+            assign = self.tree.parent(parent)
+            return assign.value if len(assign.targets) == 1 else None
+        if isinstance(parent, cst.AnnAssign) and parent.target is node:
+            return parent.value
+        return None
+
+    def _uses(self, reference: cst.BaseExpression) -> list[cst.CSTNode] | None:
+        """Every mention of the name that is not its binding; None when one is something other than a load."""
+        mentions = self._all_mentions(reference)
+        if isinstance(reference, cst.Attribute) and not all(
+                isinstance(m, cst.Attribute) and isinstance(m.value, cst.Name) and m.value.value == "self"
+                for m in mentions):
+            return None
+        return [mention for mention in mentions if self._bound_value(mention) is None]
+
+    def _fix_target(self, finding: Finding, call: cst.Call) -> Fix | None:
+        argument = self._target(call)
+        if argument is None:
+            return None
+        target = argument.value
+        if finding.code == "LG202":
+            if (isinstance(target, cst.Call) and not target.args and isinstance(target.func, cst.Attribute)
+                    and target.func.attr.value in _FLOAT_METHODS):
+                new: cst.BaseExpression = target.with_changes(func=target.func.with_changes(attr=cst.Name("long")))
+            else:
+                new = _method_call(target, "long")
+            return Fix("LG202", True, "convert the class indices with .long()", (self.tree.replace(target, new),))
+        origin = self.related_point(finding)
+        if origin is None or not _within(self.tree, target, origin):
+            return None
+        indices = self._one_hot_indices(target)
+        if indices is None:
+            return None
+        return Fix("LG201", True, "pass the class indices instead of their one-hot encoding",
+                   (self.tree.replace(target, indices),))
+
+    def _one_hot_indices(self, target: cst.BaseExpression) -> cst.BaseExpression | None:
+        """`y` for `F.one_hot(y, ...)`, also followed by dtype conversions (`.float()`, `.to(...)`)."""
+        while (isinstance(target, cst.Call) and isinstance(target.func, cst.Attribute)
+               and target.func.attr.value in _DTYPE_METHODS):
+            target = target.func.value
+        if isinstance(target, cst.Call) and _ONE_HOT in self.tree.qualified(target.func):
+            indices = _argument(target, 0, "tensor")
+            return indices.value if indices is not None else None
+        return None
+
+    def _fix_shape(self, finding: Finding, call: cst.Call) -> Fix | None:
+        """The hint's reshape of the target, only when the message proves both shapes (the batch may be `n`)."""
+        match = _SHAPES.search(finding.message)
+        argument = self._target(call)
+        if match is None or argument is None:
+            return None
+        input_shape, target_shape = (_dims(text) for text in match.groups())
+        if input_shape is None or target_shape is None:
+            return None
+        target = argument.value
+        column = len(input_shape) == 2 and input_shape[1] == "1" and len(target_shape) == 1
+        if finding.code in ("LG301", "LG302") and column:
+            new: cst.BaseExpression = _method_call(target, "unsqueeze", [cst.Arg(cst.Integer("1"))])
+            title = "give the target the input's shape (n, 1)"
+        elif finding.code in ("LG301", "LG302") and len(input_shape) == 1 and target_shape[1:] == ["1"]:
+            new = _method_call(target, "squeeze", [cst.Arg(cst.Integer("1"))])
+            title = "give the target the input's shape (n,)"
+        elif finding.code == "LG303" and len(input_shape) == 2 and target_shape[1:] == ["1"]:
+            new = _strip_unsqueeze(target) or _method_call(target, "squeeze", [cst.Arg(cst.Integer("1"))])
+            title = "make the class-index target one-dimensional"
+        else:
+            return None
+        return Fix(finding.code, True, title, (self.tree.replace(target, new),))
+
+    # -------------------------------------------------------------- unsafe fixes
+    def unsafe_fix(self, finding: Finding) -> Fix | None:
+        """Remove the model's trailing activation, and re-apply it wherever else in the file the model is called."""
+        if finding.code not in _UNSAFE_CODES:
+            return None
+        call = self.call_of(finding)
+        origin = self.related_point(finding)
+        argument = self._input(call) if call is not None else None
+        if argument is None or origin is None or not isinstance(argument.value, cst.Call):
+            return None
+        model_call = argument.value
+        if not isinstance(model_call.func, cst.Name):
+            return None
+        model = model_call.func
+        constructor = self._sole_binding(model)
+        if constructor is None:
+            return None
+        removal = self._trailing_layer_removal(constructor, origin, _UNSAFE_CODES[finding.code])
+        if removal is None:
+            return None
+        removal_edits, reapply = removal
+        uses = self._uses(model)
+        if uses is None:
+            return None
+        reported = self.reported_calls.get(finding.code, set())
+        edits = list(removal_edits)
+        unwrapped = 0
+        for use in uses:
+            parent = self.tree.parent(use)
+            if isinstance(parent, cst.Call) and parent.func is use:
+                grand = self.tree.parent(self.tree.parent(parent) or parent)
+                if isinstance(grand, cst.Call) and grand in reported and self._input(grand) is not None \
+                        and self._input(grand).value is parent:
+                    unwrapped += 1
+                    continue
+                edits.append(self.tree.replace(parent, reapply(parent)))
+            elif isinstance(parent, cst.Attribute) and parent.attr.value in _MODEL_HOUSEKEEPING:
+                continue
+            else:
+                return None  # the model goes somewhere this file cannot follow
+        if unwrapped == 0:
+            return None
+        return Fix(finding.code, False, "remove the model's trailing activation and apply it where predictions are "
+                                        "made", tuple(edits))
+
+    def _trailing_layer_removal(
+        self, constructor: cst.Call, origin: Position, activation: str,
+    ) -> tuple[list[Edit], Callable[[cst.Call], cst.BaseExpression]] | None:
+        if "torch.nn.Sequential" in self.tree.qualified(constructor.func):
+            return self._from_sequential(constructor, origin, activation)
+        if isinstance(constructor.func, cst.Name) and not constructor.args:
+            return self._from_forward(constructor.func.value, origin, activation)
+        return None
+
+    def _from_sequential(self, sequential: cst.Call, origin: Position, activation: str):
+        layers = list(sequential.args)
+        if len(layers) < 2 or any(arg.keyword or arg.star for arg in layers):
+            return None
+        last = layers[-1].value
+        if not isinstance(last, cst.Call) or self.tree.span(last)[0] != origin:
+            return None
+        kind = self._layer_kind(last)
+        if kind != activation:
+            return None
+        kept = layers[:-1]
+        kept[-1] = kept[-1].with_changes(comma=layers[-1].comma)
+        edit = self.tree.replace(sequential, sequential.with_changes(args=kept))
+        return [edit], self._reapply_layer(last)
+
+    def _layer_kind(self, layer: cst.Call) -> str | None:
+        for qualified in self.tree.qualified(layer.func):
+            if qualified in _ACTIVATION_LAYERS:
+                return _ACTIVATION_LAYERS[qualified]
+        return None
+
+    def _reapply_layer(self, layer: cst.Call) -> Callable[[cst.Call], cst.BaseExpression]:
+        """Wrap a model call so it computes what it computed with the layer: `nn.Sigmoid()(model(x))`."""
+        def reapply(model_call: cst.Call) -> cst.BaseExpression:
+            return cst.Call(func=layer, args=[cst.Arg(model_call)])
+        return reapply
+
+    def _from_forward(self, class_name: str, origin: Position, activation: str):
+        """`return self.act(h)` / `return torch.sigmoid(h)` at the end of `forward` of a class used only here."""
+        definitions = [name for name in self.tree.names.get(class_name, [])
+                       if isinstance(self.tree.parent(name), cst.ClassDef)]
+        if len(definitions) != 1 or len(self.tree.names.get(class_name, [])) != 2:
+            return None  # subclassed, referenced or instantiated elsewhere: other outputs would change
+        klass = self.tree.parent(definitions[0])
+        forward = next((s for s in klass.body.body if isinstance(s, cst.FunctionDef) and s.name.value == "forward"),
+                       None)
+        if forward is None or not isinstance(forward.body, cst.IndentedBlock) or klass.decorators:
+            return None
+        if self._class_calls_itself(klass):
+            return None
+        returns = _returns(forward)
+        last = forward.body.body[-1]
+        if len(returns) != 1 or not (isinstance(last, cst.SimpleStatementLine) and last.body[0] is returns[0]):
+            return None
+        value = returns[0].value
+        if not isinstance(value, cst.Call):
+            return None
+        found = _activation(self.tree, value)
+        layer_call = None
+        if found is not None:
+            if not _within(self.tree, value, origin):
+                return None
+            name, inner = found
+        elif (isinstance(value.func, cst.Attribute) and isinstance(value.func.value, cst.Name)
+              and value.func.value.value == "self" and len(value.args) == 1 and not value.args[0].keyword):
+            layer_call = self._self_layer(klass, value.func.attr.value)
+            if layer_call is None or self.tree.span(layer_call)[0] != origin:
+                return None
+            name, inner = self._layer_kind(layer_call), value.args[0].value
+        else:
+            return None
+        if name != activation:
+            return None
+        edit = self.tree.replace(value, inner)
+        if layer_call is not None:
+            return [edit], self._reapply_layer(layer_call)
+        activation_call = value
+
+        def reapply(model_call: cst.Call) -> cst.BaseExpression:
+            if isinstance(activation_call.func, cst.Attribute) and activation_call.func.value is inner:
+                return activation_call.with_changes(func=activation_call.func.with_changes(value=model_call))
+            arguments = list(activation_call.args)
+            position = next(i for i, arg in enumerate(arguments) if arg.value is inner)
+            arguments[position] = arguments[position].with_changes(value=model_call)
+            return activation_call.with_changes(args=arguments)
+        return [edit], reapply
+
+    def _self_layer(self, klass: cst.ClassDef, attribute: str) -> cst.Call | None:
+        """The layer `self.<attribute>` is bound to, once, in the class; used nowhere but where it is read."""
+        mentions = [a for a in self.tree.attributes.get(attribute, []) if _inside(self.tree, a, klass)]
+        if len(mentions) != len(self.tree.attributes.get(attribute, [])) or len(mentions) != 2:
+            return None
+        values = [self._bound_value(m) for m in mentions]
+        bound = [v for v in values if v is not None]
+        if len(bound) != 1 or not isinstance(bound[0], cst.Call) or self._layer_kind(bound[0]) is None:
+            return None
+        return bound[0]
+
+    def _class_calls_itself(self, klass: cst.ClassDef) -> bool:
+        """`self(x)` or `self.forward(x)` anywhere in the class: another method sees forward's output."""
+        for name in self.tree.names.get("self", []):
+            if not _inside(self.tree, name, klass):
+                continue
+            parent = self.tree.parent(name)
+            if isinstance(parent, cst.Call) and parent.func is name:
+                return True
+            if isinstance(parent, cst.Attribute) and parent.attr.value in ("forward", "__call__"):
+                return True
+        return False
+
+
+def _inside(tree: _Tree, node: cst.CSTNode, ancestor: cst.CSTNode) -> bool:
+    while node is not None:
+        if node is ancestor:
+            return True
+        node = tree.parent(node)
+    return False
+
+
+def _returns(function: cst.FunctionDef) -> list[cst.Return]:
+    found: list[cst.Return] = []
+
+    class Collector(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is function
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+        def visit_Return(self, node: cst.Return) -> None:
+            found.append(node)
+
+    function.visit(Collector())
+    return found
+
+
+def _dims(text: str) -> list[str] | None:
+    """`n, 1` -> ["n", "1"]; None when a size is unknown (`?`) or the text is not a shape."""
+    dims = [part.strip() for part in text.split(",") if part.strip()]
+    if not dims or any(not (d.isdigit() or d == "n") for d in dims):
+        return None
+    return dims
+
+
+def _strip_unsqueeze(target: cst.BaseExpression) -> cst.BaseExpression | None:
+    """`y` for `y.unsqueeze(1)` (a column built from a 1-D target: removing it gives the 1-D target back)."""
+    if (isinstance(target, cst.Call) and isinstance(target.func, cst.Attribute)
+            and target.func.attr.value == "unsqueeze" and len(target.args) == 1
+            and isinstance(target.args[0].value, cst.Integer) and target.args[0].value.value == "1"):
+        return target.func.value
+    return None
+
+
+# ---------------------------------------------------------------------------------------------- public API
+@dataclass(frozen=True)
+class PlannedFix:
+    finding: Finding
+    fix: Fix
+
+
+def plan_fixes(source: str, findings: Iterable[Finding], *, unsafe: bool = True,
+               program_line: ProgramLine = _same_line) -> list[PlannedFix]:
+    """The fix of each finding of one program that has one (a safe one if any, else an unsafe one if allowed).
+
+    `findings` are the program's findings (all of them: whether a rename is safe depends on the others);
+    `program_line` maps a notebook finding's (cell, line) to the line of the joined program.
+    """
+    findings = list(findings)
+    if not findings:
+        return []
+    tree = _Tree(source)
+    planner = _Planner(tree, findings, program_line)
+    planned = []
+    for finding in findings:
+        fix = planner.safe_fix(finding)
+        if fix is None and unsafe:
+            fix = planner.unsafe_fix(finding)
+        if fix is not None:
+            planned.append(PlannedFix(finding, fix))
+    return planned
+
+
+def apply_edits(text: str, edits: Iterable[Edit], first_line: int = 1) -> str:
+    """`text` (whose first line is line `first_line` of the program) with non-overlapping edits applied."""
+    lines = _LINES.findall(text)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+
+    def offset(position: Position) -> int:
+        line, column = position
+        return offsets[line - first_line] + column
+
+    result = text
+    for edit in sorted(edits, key=lambda e: e.start, reverse=True):
+        result = result[: offset(edit.start)] + edit.text + result[offset(edit.end):]
+    return result
+
+
+def non_overlapping(planned: Iterable[PlannedFix]) -> list[PlannedFix]:
+    """The fixes to apply together in one pass: the first of each group whose edits overlap or repeat."""
+    chosen: list[PlannedFix] = []
+    taken: list[tuple[Position, Position]] = []
+    for item in planned:
+        spans = [(edit.start, edit.end) for edit in item.fix.edits]
+        if any(start < other_end and other_start < end or (start, end) == (other_start, other_end)
+               for start, end in spans for other_start, other_end in taken):
+            continue
+        chosen.append(item)
+        taken.extend(spans)
+    return chosen
