@@ -369,10 +369,12 @@ class _Planner:
         call = self.call_of(finding)
         origin = self.related_point(finding)
         argument = self._input(call) if call is not None else None
-        if argument is None or origin is None or not isinstance(argument.value, cst.Call):
+        if argument is None or origin is None:
             return None
         model_call = argument.value
-        if not isinstance(model_call.func, cst.Name):
+        if isinstance(model_call, cst.Name):  # `y_pred = model(X)` then `loss_fn(y_pred, y)`
+            model_call = self._sole_binding(model_call)
+        if not isinstance(model_call, cst.Call) or not isinstance(model_call.func, cst.Name):
             return None
         model = model_call.func
         constructor = self._sole_binding(model)
@@ -391,9 +393,7 @@ class _Planner:
         for use in uses:
             parent = self.tree.parent(use)
             if isinstance(parent, cst.Call) and parent.func is use:
-                grand = self.tree.parent(self.tree.parent(parent) or parent)
-                if isinstance(grand, cst.Call) and grand in reported and self._input(grand) is not None \
-                        and self._input(grand).value is parent:
+                if self._feeds_only_reported_losses(parent, reported):
                     unwrapped += 1
                     continue
                 edits.append(self.tree.replace(parent, reapply(parent)))
@@ -405,6 +405,27 @@ class _Planner:
             return None
         return Fix(finding.code, False, "remove the model's trailing activation and apply it where predictions are "
                                         "made", tuple(edits))
+
+    def _is_reported_input(self, expression: cst.BaseExpression, reported: set[cst.Call]) -> bool:
+        argument = self.tree.parent(expression)
+        call = self.tree.parent(argument) if isinstance(argument, cst.Arg) else None
+        return (isinstance(call, cst.Call) and call in reported and self._input(call) is not None
+                and self._input(call).value is expression)
+
+    def _feeds_only_reported_losses(self, model_call: cst.Call, reported: set[cst.Call]) -> bool:
+        """The model's output goes only to reported loss inputs: directly, or through one name bound once to it
+        (`y_pred = model(X)` then `loss_fn(y_pred, y)`)."""
+        if self._is_reported_input(model_call, reported):
+            return True
+        parent = self.tree.parent(model_call)
+        if not (isinstance(parent, cst.Assign) and len(parent.targets) == 1
+                and isinstance(parent.targets[0].target, cst.Name)):
+            return False
+        name = parent.targets[0].target
+        if self._sole_binding(name) is not model_call:
+            return False
+        uses = self._uses(name)
+        return bool(uses) and all(self._is_reported_input(use, reported) for use in uses)
 
     def _trailing_layer_removal(
         self, constructor: cst.Call, origin: Position, activation: str,
