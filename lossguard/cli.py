@@ -84,17 +84,41 @@ def _split_codes(values: tuple[str, ...]) -> list[str]:
 @click.option("--quiet", "-q", is_flag=True, help="Print only the findings: no hints, no summary.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=str),
               help="A pyproject.toml whose [tool.lossguard] to use (default: the nearest one above the current folder).")
+@click.option("--fix", is_flag=True, help="Apply the safe fixes in place (files and notebooks).")
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply unsafe fixes (they change what a model returns).")
+@click.option("--diff", is_flag=True, help="Print the fixes as a unified diff instead of writing them.")
+@click.option("--statistics", is_flag=True, help="Print the number of findings per rule instead of the findings.")
+@click.option("--show-source", is_flag=True, help="Show the source under each finding, both ends of the flow marked.")
+@click.option("--output-file", type=click.Path(dir_okay=False, path_type=str), help="Write the report to this file.")
+@click.option("--stdin-filename", metavar="PATH", help="With `-` as the path: the name to check standard input as.")
+@click.option("--report-unused-noqa", is_flag=True, help="Report `# noqa: LGxxx` comments that silence nothing.")
+@click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False, path_type=str),
+              help="Hide the findings recorded in this baseline file: fail only on new ones.")
+@click.option("--write-baseline", "write_baseline_path", type=click.Path(dir_okay=False, path_type=str),
+              help="Record every current finding in this baseline file, then exit 0.")
+@click.option("--show-settings", is_flag=True, help="Print the resolved configuration and where it came from.")
+@click.pass_context
 def check(
-    paths: tuple[str, ...], select: tuple[str, ...], ignore: tuple[str, ...],
-    output_format: str, exit_zero: bool, quiet: bool, config_path: str | None,
+    ctx: click.Context, paths: tuple[str, ...], select: tuple[str, ...], ignore: tuple[str, ...],
+    output_format: str, exit_zero: bool, quiet: bool, config_path: str | None, fix: bool, unsafe_fixes: bool,
+    diff: bool, statistics: bool, show_source: bool, output_file: str | None, stdin_filename: str | None,
+    report_unused_noqa: bool, baseline_path: str | None, write_baseline_path: str | None, show_settings: bool,
 ) -> None:
-    """Check Python files and notebooks under PATHS (default: the current folder) for loss pitfalls."""
+    """Check Python files and notebooks under PATHS (default: the current folder) for loss pitfalls.
+
+    PATHS `-` reads standard input (name it with --stdin-filename).
+    """
     from pathlib import Path
 
+    from lossguard import linter_options as extra
+    from lossguard.baseline import BaselineError, load_baseline, new_findings, write_baseline
     from lossguard.config import ConfigError, load_config
     from lossguard.formats import render
+    from lossguard.formats.text import Fixable
     from lossguard.rules import select_codes
-    from lossguard.static.checker import check_paths
+    from lossguard.static.checker import CheckResult, check_file_text, check_paths
+    from lossguard.static.source import SourceError
+    from lossguard.static.source_lines import SourceLines
 
     try:
         config = load_config(Path(config_path) if config_path else None)
@@ -103,24 +127,128 @@ def check(
     except (ValueError, ConfigError) as error:
         raise click.UsageError(str(error)) from None
 
-    result = check_paths(list(paths) or ["."], enabled=enabled, config=config)
+    if show_settings:
+        from lossguard.settings import describe_settings
+
+        given = {name for name in ctx.params if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
+        options = {name.replace("_", "-"): (ctx.params[name], name in given)
+                   for name in ("output_format", "fix", "unsafe_fixes", "diff", "exit_zero", "quiet", "show_source",
+                                "statistics", "report_unused_noqa", "baseline_path")}
+        click.echo(describe_settings(config, enabled, {"select": _split_codes(select), "ignore": _split_codes(ignore)},
+                                     options))
+        return
+
+    stdin = list(paths) == ["-"]
+    texts: dict[str, str] = {}
+    if stdin:
+        name = extra.stdin_name(stdin_filename)
+        texts[name] = extra.read_stdin()
+        result = CheckResult(files_checked=1)
+        try:
+            result.findings = check_file_text(texts[name], stdin_filename or name, enabled, config)[0]
+        except SourceError as error:
+            result.errors.append(error.located(name))
+    elif stdin_filename:
+        raise click.UsageError("--stdin-filename needs `-` as the path")
+    else:
+        result = check_paths(list(paths) or ["."], enabled=enabled, config=config)
+    sources = SourceLines(texts)
+
+    fixed: int | None = None
+    if (fix or diff) and not stdin:
+        run = extra.fix_files(result.findings, enabled=enabled, config=config, unsafe=unsafe_fixes, write=fix and not diff)
+        result.errors.extend(run.errors)
+        if diff:
+            for error in result.errors:
+                click.echo(error, err=True)
+            click.echo("".join(file.diff() for file in run.files), nl=False)
+            noun = "problem" if run.fixed == 1 else "problems"
+            click.echo(f"Would fix {run.fixed} {noun}." if run.fixed else "No fixes available.", err=True)
+            sys.exit(EXIT_ERROR if result.errors else EXIT_FINDINGS if run.fixed and not exit_zero else EXIT_CLEAN)
+        fixed = run.fixed
+        if run.files:  # report what is left after the fixes
+            result = check_paths(list(paths) or ["."], enabled=enabled, config=config)
+            result.errors.extend(run.errors)
+    elif (fix or diff) and stdin:
+        name = next(iter(texts))
+        try:
+            outcome = extra.fix_text(texts[name], stdin_filename or name, enabled=enabled, config=config,
+                                     unsafe=unsafe_fixes)
+        except SourceError as error:
+            click.echo(error.located(name), err=True)
+            sys.exit(EXIT_ERROR)
+        if diff:
+            click.echo(outcome.diff(), nl=False)
+            sys.exit(EXIT_FINDINGS if outcome.changed and not exit_zero else EXIT_CLEAN)
+        click.echo(outcome.fixed, nl=False)  # as ruff: the fixed source on stdout, the report on stderr
+        remaining = check_file_text(outcome.fixed, stdin_filename or name, enabled, config)[0]
+        texts[name] = outcome.fixed
+        report = render(remaining, "text", quiet=quiet, files_checked=1, fixed=len(outcome.applied),
+                        sources=SourceLines(texts) if show_source else None)
+        click.echo(report, err=True)
+        sys.exit(EXIT_FINDINGS if remaining and not exit_zero else EXIT_CLEAN)
+
+    if write_baseline_path:
+        try:
+            write_baseline(Path(write_baseline_path), result.findings, sources)
+        except BaselineError as error:
+            raise click.UsageError(str(error)) from None
+        for error in result.errors:
+            click.echo(error, err=True)
+        click.echo(f"Wrote {len(result.findings)} findings to the baseline {write_baseline_path}.")
+        sys.exit(EXIT_ERROR if result.errors else EXIT_CLEAN)
+    hidden = 0
+    if baseline_path:
+        try:
+            recorded = load_baseline(Path(baseline_path))
+        except BaselineError as error:
+            raise click.UsageError(str(error)) from None
+        result.findings, hidden = new_findings(result.findings, recorded, sources, Path(baseline_path))
+
+    unused: list[str] = []
+    if report_unused_noqa:
+        unused = extra.unused_suppressions(list(paths), texts, stdin_filename, enabled, config)
+
     for error in result.errors:
         click.echo(error, err=True)
-    output = render(result.findings, output_format, quiet=quiet, files_checked=result.files_checked,
-                    errors=len(result.errors))
-    if output:
-        click.echo(output)
+    fixable_map = extra.fixable_summary(result.findings, texts) if output_format == "text" and not quiet else {}
+    fixable = Fixable(sum(1 for safe in fixable_map.values() if safe),
+                      sum(1 for safe in fixable_map.values() if not safe), unsafe_fixes)
+    colour = output_format == "text" and not output_file and extra.use_colour(sys.stdout)
+    if statistics:
+        from lossguard.formats.statistics import render_statistics
+
+        output = render_statistics(result.findings, fixable_map, unsafe_fixes)
+    else:
+        output = render(result.findings, output_format, quiet=quiet, files_checked=result.files_checked,
+                        errors=len(result.errors), fixable=fixable, fixed=fixed,
+                        sources=sources if show_source else None, colour=colour)
+    if output_format == "text":
+        lines = [*unused, output] if unused else [output]
+        if hidden and not quiet:
+            lines.append(f"{hidden} more recorded in the baseline {baseline_path} (not shown).")
+        output = "\n".join(line for line in lines if line)
+    if output_file:
+        try:
+            Path(output_file).write_text(output + "\n" if output else "", encoding="utf-8")
+        except OSError as error:
+            raise click.UsageError(f"{output_file}: cannot write the report: {error.strerror or error}") from None
+    elif output:
+        click.echo(output, color=colour)
     if result.errors:
         sys.exit(EXIT_ERROR)
-    sys.exit(EXIT_FINDINGS if result.findings and not exit_zero else EXIT_CLEAN)
+    failing = result.findings or unused
+    sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN)
 
 
 @main.command()
 def rules() -> None:
-    """List every rule: code, name, where lossguard detects it, and its title."""
+    """List every rule: code, name, where lossguard detects it, which fixes it has, and its title."""
     width = max(len(rule.name) for rule in RULES)
+    fixes = max(len(rule.fix_availability) for rule in RULES)
     for rule in RULES:
-        click.echo(f"{rule.code}  {rule.name:<{width}}  {rule.detection:<14}  {rule.title}")
+        click.echo(f"{rule.code}  {rule.name:<{width}}  {rule.detection:<14}  {rule.fix_availability:<{fixes}}  "
+                   f"{rule.title}")
 
 
 @main.command()

@@ -147,19 +147,21 @@ def _apply_to_notebook(text: str, edits: list[Edit], program: NotebookProgram) -
     return rendered if _parses(fixed_program.source) else None
 
 
-def fixable_counts(findings: list[Finding], enabled: frozenset[str] | None = None) -> tuple[int, int]:
-    """(findings with a safe fix, findings with only an unsafe fix) among a report's findings, file by file."""
+def fixability(findings: list[Finding], texts: dict[str, str] | None = None) -> dict[Finding, bool]:
+    """For each finding with a fix: True when it is safe, False when only an unsafe fix exists.
+
+    Findings are planned file by file (`texts` holds text not on disk, such as standard input).
+    """
     by_path: dict[str, list[Finding]] = {}
     for finding in findings:
         by_path.setdefault(finding.path, []).append(finding)
-    safe = unsafe = 0
+    result: dict[Finding, bool] = {}
     for path, located in by_path.items():
         try:
-            text = read_text(path)
+            text = texts[path] if texts and path in texts else read_text(path)
             program = read_notebook(text.encode("utf-8")) if path.endswith(".ipynb") else None
             planned = plan_for_text(text, located, program, unsafe=True)
         except Exception:  # counting fixes is an extra of the report: a file it cannot plan counts none
             continue
-        safe += sum(1 for item in planned if item.fix.safe)
-        unsafe += sum(1 for item in planned if not item.fix.safe)
-    return safe, unsafe
+        result.update((item.finding, item.fix.safe) for item in planned)
+    return result

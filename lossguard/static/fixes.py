@@ -23,6 +23,7 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider, QualifiedNameProvider
 
 from lossguard.findings import Finding
+from lossguard.rules import RULES
 
 _SIGMOID = frozenset({"torch.sigmoid", "torch.nn.functional.sigmoid", "torch.special.expit"})
 _SOFTMAX = frozenset({"torch.softmax", "torch.nn.functional.softmax", "torch.special.softmax"})
@@ -47,10 +48,9 @@ _LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")  # lines as libcst cou
 _SHAPES = re.compile(r"input \(([^()]*)\), target \(([^()]*)\)")
 _UNSAFE_CODES = {"LG101": "sigmoid", "LG102": "softmax", "LG103": "log_softmax"}
 
-# Codes with a fix of each kind (rules.py reads these, so the catalogue, `rules` and `explain` say it).
-SAFE_FIX_CODES = frozenset({"LG101", "LG102", "LG103", "LG104", "LG106", "LG108", "LG201", "LG202", "LG301", "LG302",
-                            "LG303"})
-UNSAFE_FIX_CODES = frozenset(_UNSAFE_CODES)
+# Codes with a fix of each kind, as the catalogue declares them (`rules` and `explain` show it).
+SAFE_FIX_CODES = frozenset(rule.code for rule in RULES if "safe" in rule.autofix.split("+"))
+UNSAFE_FIX_CODES = frozenset(rule.code for rule in RULES if "unsafe" in rule.autofix.split("+"))
 
 Position = tuple[int, int]  # (1-based line, 0-based column) in the program text
 
