@@ -446,9 +446,7 @@ class _Planner:
         kind = self._layer_kind(last)
         if kind != activation:
             return None
-        kept = layers[:-1]
-        kept[-1] = kept[-1].with_changes(comma=layers[-1].comma)
-        edit = self.tree.replace(sequential, sequential.with_changes(args=kept))
+        edit = self.tree.replace(sequential, sequential.with_changes(args=_without_last(layers)))
         return [edit], self._reapply_layer(last)
 
     def _layer_kind(self, layer: cst.Call) -> str | None:
@@ -535,6 +533,19 @@ class _Planner:
             if isinstance(parent, cst.Attribute) and parent.attr.value in ("forward", "__call__"):
                 return True
         return False
+
+
+def _without_last(layers: list[cst.Arg]) -> list[cst.Arg]:
+    """The layers but the last, laid out as before: one per line keeps a trailing comma before the `)` line (the
+    removed layer's comment goes with it); on one line, `Sequential(a, b)` becomes `Sequential(a)`."""
+    previous, removed = layers[-2], layers[-1]
+    previous_after = previous.comma.whitespace_after if isinstance(previous.comma, cst.Comma) else None
+    if not isinstance(previous_after, cst.ParenthesizedWhitespace):
+        return [*layers[:-2], previous.with_changes(comma=removed.comma)]
+    tail = removed.comma.whitespace_after if isinstance(removed.comma, cst.Comma) else removed.whitespace_after_arg
+    if isinstance(tail, cst.ParenthesizedWhitespace):
+        tail = tail.with_changes(first_line=previous_after.first_line)
+    return [*layers[:-2], previous.with_changes(comma=previous.comma.with_changes(whitespace_after=tail))]
 
 
 def _inside(tree: _Tree, node: cst.CSTNode, ancestor: cst.CSTNode) -> bool:
