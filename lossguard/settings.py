@@ -9,6 +9,8 @@ def _toml(value: object) -> str:
     if isinstance(value, (tuple, list)):
         return "[" + ", ".join(f'"{item}"' for item in value) + "]"
     if isinstance(value, dict):
+        if not value:
+            return "{}"
         return "{ " + ", ".join(f'"{key}" = {_toml(items)}' for key, items in value.items()) + " }"
     return f'"{value}"'
 
