@@ -674,6 +674,7 @@ accuracy = (logits.argmax(dim=1) == y).float().mean()
         "'Boolean value of Tensor with more than one value is ambiguous' or builds a wrong loss.",
         "Construct then call: `nn.CrossEntropyLoss()(output, target)`, or use the functional form.",
         static=True,
+        autofix="safe",
         bad=(
             _ex("""
 model = nn.Sequential(nn.Linear(10, 3))

@@ -213,7 +213,22 @@ class _Planner:
             return self._fix_target(finding, call)
         if code in ("LG301", "LG302", "LG303"):
             return self._fix_shape(finding, call)
+        if code == "LG402":
+            return self._fix_construct_then_call(call)
         return None
+
+    def _fix_construct_then_call(self, call: cst.Call) -> Fix | None:
+        """`nn.CrossEntropyLoss(out, y, reduction="sum")` -> `nn.CrossEntropyLoss(reduction="sum")(out, y)`."""
+        positional = [arg for arg in call.args if arg.keyword is None]
+        if len(positional) != 2 or any(arg.star for arg in call.args):
+            return None
+        options = [arg for arg in call.args if arg.keyword is not None]
+        if options:
+            options[-1] = options[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        tensors = [*positional[:-1], positional[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
+        constructed = call.with_changes(args=options, lpar=[], rpar=[])
+        new = cst.Call(func=constructed, args=tensors)
+        return Fix("LG402", True, "construct the loss, then call it with the tensors", (self.tree.replace(call, new),))
 
     def _input(self, call: cst.Call) -> cst.Arg | None:
         return _argument(call, 0, "input")
