@@ -392,7 +392,7 @@ class _Planner:
         if not isinstance(model_call, cst.Call) or not isinstance(model_call.func, cst.Name):
             return None
         model = model_call.func
-        constructor = self._sole_binding(model)
+        constructor = self._model_constructor(model)
         if constructor is None:
             return None
         removal = self._trailing_layer_removal(constructor, origin, _UNSAFE_CODES[finding.code])
@@ -420,6 +420,19 @@ class _Planner:
             return None
         return Fix(finding.code, False, "remove the model's trailing activation and apply it where predictions are "
                                         "made", tuple(edits))
+
+    def _model_constructor(self, model: cst.Name) -> cst.Call | None:
+        """What `model` is built from, when bound once (`model = nn.Sequential(...).to(device)`), rebinding it to
+        itself through housekeeping methods aside (`model = model.to(device)`)."""
+        values = [self._bound_value(node) for node in self._all_mentions(model)]
+        built = [value for value in values if value is not None and not _housekeeping_of(value, model.value)]
+        if len(built) != 1 or not isinstance(built[0], cst.Call):
+            return None
+        constructor = built[0]
+        while (isinstance(constructor.func, cst.Attribute) and constructor.func.attr.value in _MODEL_HOUSEKEEPING
+               and isinstance(constructor.func.value, cst.Call)):
+            constructor = constructor.func.value
+        return constructor
 
     def _is_reported_input(self, expression: cst.BaseExpression, reported: set[cst.Call]) -> bool:
         argument = self.tree.parent(expression)
@@ -548,6 +561,13 @@ class _Planner:
             if isinstance(parent, cst.Attribute) and parent.attr.value in ("forward", "__call__"):
                 return True
         return False
+
+
+def _housekeeping_of(value: cst.BaseExpression, name: str) -> bool:
+    """`model.to(device)` / `model.cuda()` for `name` = `model`: the same module handed back."""
+    return (isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute)
+            and value.func.attr.value in _MODEL_HOUSEKEEPING and isinstance(value.func.value, cst.Name)
+            and value.func.value.value == name)
 
 
 def _without_last(layers: list[cst.Arg]) -> list[cst.Arg]:
