@@ -24,13 +24,14 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider, Qualif
 
 from lossguard.findings import Finding
 from lossguard.rules import RULES
+from lossguard.static.project import parse
 
 _SIGMOID = frozenset({"torch.sigmoid", "torch.nn.functional.sigmoid", "torch.special.expit"})
 _SOFTMAX = frozenset({"torch.softmax", "torch.nn.functional.softmax", "torch.special.softmax"})
 _LOG_SOFTMAX = frozenset({"torch.log_softmax", "torch.nn.functional.log_softmax", "torch.special.log_softmax"})
 _ACTIVATION_FUNCTIONS = {"sigmoid": _SIGMOID, "softmax": _SOFTMAX, "log_softmax": _LOG_SOFTMAX}
 _ACTIVATION_LAYERS = {"torch.nn.Sigmoid": "sigmoid", "torch.nn.Softmax": "softmax", "torch.nn.LogSoftmax": "log_softmax"}
-# Which activation a rule's finding undoes when it is written inline in the loss input.
+# Which activation a rule's finding undoes: written inline in the loss input (safe), or the model's last (unsafe).
 _UNWRAPPED = {"LG101": "sigmoid", "LG102": "softmax", "LG103": "log_softmax"}
 _TO_LOG_SOFTMAX = frozenset({"LG104", "LG108"})
 _BCE_LOSS = frozenset({"torch.nn.BCELoss", "torch.nn.modules.loss.BCELoss"})
@@ -46,7 +47,6 @@ _MODEL_HOUSEKEEPING = frozenset({
 })
 _LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")  # lines as libcst counts them
 _SHAPES = re.compile(r"input \(([^()]*)\), target \(([^()]*)\)")
-_UNSAFE_CODES = {"LG101": "sigmoid", "LG102": "softmax", "LG103": "log_softmax"}
 
 # Codes with a fix of each kind, as the catalogue declares them (`rules` and `explain` show it).
 SAFE_FIX_CODES = frozenset(rule.code for rule in RULES if "safe" in rule.autofix.split("+"))
@@ -83,7 +83,7 @@ class _Tree:
     """The parsed program with the metadata the fixes need: positions and the qualified names of expressions."""
 
     def __init__(self, source: str) -> None:
-        wrapper = MetadataWrapper(cst.parse_module(source))
+        wrapper = MetadataWrapper(parse(source))
         self.module = wrapper.module
         self.positions: Mapping[cst.CSTNode, CodeRange] = wrapper.resolve(PositionProvider)
         self._qualified = wrapper.resolve(QualifiedNameProvider)
@@ -379,7 +379,7 @@ class _Planner:
     # -------------------------------------------------------------- unsafe fixes
     def unsafe_fix(self, finding: Finding) -> Fix | None:
         """Remove the model's trailing activation, and re-apply it wherever else in the file the model is called."""
-        if finding.code not in _UNSAFE_CODES:
+        if finding.code not in _UNWRAPPED:
             return None
         call = self.call_of(finding)
         origin = self.related_point(finding)
@@ -395,7 +395,7 @@ class _Planner:
         constructor = self._model_constructor(model)
         if constructor is None:
             return None
-        removal = self._trailing_layer_removal(constructor, origin, _UNSAFE_CODES[finding.code])
+        removal = self._trailing_layer_removal(constructor, origin, _UNWRAPPED[finding.code])
         if removal is None:
             return None
         removal_edits, reapply = removal

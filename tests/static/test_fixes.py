@@ -109,3 +109,13 @@ def test_a_pass_that_would_not_parse_is_discarded() -> None:
 def test_edits_are_spliced_by_line_and_column_also_with_crlf() -> None:
     text = "a = f(x)\r\nb = g(y)\r\n"
     assert apply_edits(text, [Edit((2, 4), (2, 8), "y")]) == "a = f(x)\r\nb = y\r\n"
+
+
+@pytest.mark.parametrize("line", [
+    "for i in range(2):\n\tif i:\n\t\tloss = F.binary_cross_entropy_with_logits(torch.sigmoid(x), y)  # café — ok\n",
+    'z = "ééé"; loss = F.binary_cross_entropy_with_logits(torch.sigmoid(x), y)\n',
+])
+def test_positions_count_characters_with_tabs_and_non_ascii(line: str) -> None:
+    source = "import torch\nimport torch.nn.functional as F\n" + line
+    fixed = fix_text(source, "/nonexistent/train.py", enabled=None, config=None, unsafe=False)
+    assert fixed.fixed == source.replace("torch.sigmoid(x)", "x")
