@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, Sequence
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider, QualifiedNameProvider
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from lossguard.findings import Finding
 from lossguard.rules import RULES
@@ -83,14 +83,15 @@ class _Tree:
     """The parsed program with the metadata the fixes need: positions and the qualified names of expressions."""
 
     def __init__(self, source: str) -> None:
-        wrapper = MetadataWrapper(parse(source))
+        wrapper = MetadataWrapper(parse(source), unsafe_skip_copy=True)
         self.module = wrapper.module
         self.positions: Mapping[cst.CSTNode, CodeRange] = wrapper.resolve(PositionProvider)
-        self._qualified = wrapper.resolve(QualifiedNameProvider)
+        self.imports: dict[str, set[str]] = {}  # local name -> the dotted names imports bind it to
         self.calls: dict[tuple[Position, Position], cst.Call] = {}
         self.names: dict[str, list[cst.Name]] = {}
         self.attributes: dict[str, list[cst.Attribute]] = {}
         self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
+        self._rebinding: dict[str, bool] = {}
         tree = self
 
         class Index(cst.CSTVisitor):
@@ -108,6 +109,8 @@ class _Tree:
                     tree.names.setdefault(node.value, []).append(node)
                 elif isinstance(node, cst.Attribute):
                     tree.attributes.setdefault(node.attr.value, []).append(node)
+                elif isinstance(node, (cst.Import, cst.ImportFrom)):
+                    tree._record_import(node)
                 return True
 
             def on_leave(self, original_node: cst.CSTNode) -> None:
@@ -115,11 +118,52 @@ class _Tree:
 
         self.module.visit(Index())
 
+    def _record_import(self, node: cst.Import | cst.ImportFrom) -> None:
+        if isinstance(node, cst.ImportFrom):
+            if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
+                return
+            base = self.module.code_for_node(node.module)
+            for alias in node.names:
+                local = alias.asname.name.value if alias.asname else alias.name.value
+                self.imports.setdefault(local, set()).add(f"{base}.{self.module.code_for_node(alias.name)}")
+            return
+        for alias in node.names:
+            dotted = self.module.code_for_node(alias.name)
+            if alias.asname:
+                self.imports.setdefault(alias.asname.name.value, set()).add(dotted)
+            else:  # `import torch.nn` binds `torch`
+                self.imports.setdefault(dotted.split(".")[0], set()).add(dotted.split(".")[0])
+
     def qualified(self, node: cst.CSTNode) -> set[str]:
-        names = self._qualified.get(node, ())
-        if callable(names):  # libcst computes qualified names lazily
-            names = names()
-        return {name.name for name in names}
+        """The dotted name `node` (`F.softmax`, `nn.BCELoss`) denotes through the file's imports, or nothing.
+
+        An alias imported twice differently, or bound by anything but an import, denotes nothing: a cheap alias
+        map, not libcst's QualifiedNameProvider, which costs a scope analysis of the whole file.
+        """
+        parts: list[str] = []
+        while isinstance(node, cst.Attribute):
+            parts.insert(0, node.attr.value)
+            node = node.value
+        if not isinstance(node, cst.Name) or len(self.imports.get(node.value, ())) != 1 or self._rebound(node.value):
+            return set()
+        (base,) = self.imports[node.value]
+        return {".".join([base, *parts])}
+
+    def _rebound(self, name: str) -> bool:
+        """Whether `name` is bound by anything other than an import (an assignment, a parameter, a loop, ...)."""
+        if name not in self._rebinding:
+            self._rebinding[name] = any(self._binds(occurrence) for occurrence in self.names.get(name, []))
+        return self._rebinding[name]
+
+    def _binds(self, name: cst.Name) -> bool:
+        parent = self.parent(name)
+        if isinstance(parent, cst.AsName):
+            return not isinstance(self.parent(parent), cst.ImportAlias)
+        if isinstance(parent, (cst.Attribute, cst.ImportAlias)):
+            return False  # `x.F` is an attribute; `import F` is the import itself
+        return isinstance(parent, (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.Param, cst.For, cst.CompFor,
+                                   cst.NamedExpr, cst.FunctionDef, cst.ClassDef, cst.Element, cst.StarredElement,
+                                   cst.Global, cst.Nonlocal, cst.NameItem, cst.MatchAs, cst.MatchStar))
 
     def span(self, node: cst.CSTNode) -> tuple[Position, Position]:
         where = self.positions[node]
