@@ -39,7 +39,7 @@ def fingerprint(finding: Finding, sources: SourceLines, baseline: Path) -> str:
     for related in finding.related:
         text = sources.line(related.path, related.cell, related.line)
         involved.append(f"{_relative(related.path, baseline)}\0{(text or '').strip()}")
-    key = "\0".join([finding.code, _relative(finding.path, baseline), str(finding.cell or ""), *involved])
+    key = "\0".join([finding.code, _relative(finding.path, baseline), *involved])  # no cell: cells get inserted
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:20]
 
 
