@@ -338,14 +338,30 @@ class _Planner:
         return value if isinstance(value, cst.Call) else None
 
     def _all_mentions(self, reference: cst.BaseExpression) -> list[cst.CSTNode]:
+        """Every occurrence of the name (or `self.` attribute) in its scope: the function it is used in, nested
+        functions included (a closure's use is a use), or the whole file for a module-level name."""
         if isinstance(reference, cst.Name):
-            return [name for name in self.tree.names.get(reference.value, [])
-                    if not isinstance(self.tree.parent(name), cst.Attribute)
-                    or self.tree.parent(name).value is name]
+            scope = self._function_of(reference)
+            names = [name for name in self.tree.names.get(reference.value, [])
+                     if not isinstance(self.tree.parent(name), cst.Attribute) or self.tree.parent(name).value is name]
+            local = [name for name in names if scope is None or _inside(self.tree, name, scope)]
+            if any(self._bound_value(name) is not None for name in local):
+                return local
+            return names  # read, never bound, in the function: a global
         if isinstance(reference, cst.Attribute) and isinstance(reference.value, cst.Name) \
                 and reference.value.value == "self":
             return list(self.tree.attributes.get(reference.attr.value, []))
         return []
+
+    def _function_of(self, node: cst.CSTNode) -> cst.FunctionDef | None:
+        """The function whose local `node` is, or None at module level (or when `global`/`nonlocal` say so)."""
+        parent = self.tree.parent(node)
+        while parent is not None and not isinstance(parent, cst.FunctionDef):
+            parent = self.tree.parent(parent)
+        if parent is None or not isinstance(node, cst.Name):
+            return None
+        declared = any(isinstance(self.tree.parent(name), (cst.NameItem,)) for name in self.tree.names.get(node.value, []))
+        return None if declared else parent
 
     def _bound_value(self, node: cst.CSTNode) -> cst.BaseExpression | None:
         parent = self.tree.parent(node)
