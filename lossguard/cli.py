@@ -155,38 +155,18 @@ def check(
     sources = SourceLines(texts)
 
     fixed: int | None = None
-    if (fix or diff) and not stdin:
-        run = extra.fix_files(result.findings, enabled=enabled, config=config, unsafe=unsafe_fixes, write=fix and not diff)
-        result.errors.extend(run.errors)
-        if diff:
-            for error in result.errors:
-                click.echo(error, err=True)
-            click.echo("".join(file.diff() for file in run.files), nl=False)
-            noun = "problem" if run.fixed == 1 else "problems"
-            click.echo(f"Would fix {run.fixed} {noun}." if run.fixed else "No fixes available.", err=True)
-            sys.exit(EXIT_ERROR if result.errors else EXIT_FINDINGS if run.fixed and not exit_zero else EXIT_CLEAN)
+    if diff:
+        sys.exit(extra.print_diff(result, texts, stdin_filename, enabled=enabled, config=config, unsafe=unsafe_fixes,
+                                  exit_zero=exit_zero))
+    if fix and stdin:
+        sys.exit(extra.fix_standard_input(texts, stdin_filename, enabled=enabled, config=config, unsafe=unsafe_fixes,
+                                          quiet=quiet, show_source=show_source, exit_zero=exit_zero))
+    if fix:
+        run = extra.fix_files(result.findings, enabled=enabled, config=config, unsafe=unsafe_fixes, write=True)
         fixed = run.fixed
         if run.files:  # report what is left after the fixes
             result = check_paths(list(paths) or ["."], enabled=enabled, config=config)
-            result.errors.extend(run.errors)
-    elif (fix or diff) and stdin:
-        name = next(iter(texts))
-        try:
-            outcome = extra.fix_text(texts[name], stdin_filename or name, enabled=enabled, config=config,
-                                     unsafe=unsafe_fixes)
-        except SourceError as error:
-            click.echo(error.located(name), err=True)
-            sys.exit(EXIT_ERROR)
-        if diff:
-            click.echo(outcome.diff(), nl=False)
-            sys.exit(EXIT_FINDINGS if outcome.changed and not exit_zero else EXIT_CLEAN)
-        click.echo(outcome.fixed, nl=False)  # as ruff: the fixed source on stdout, the report on stderr
-        remaining = check_file_text(outcome.fixed, stdin_filename or name, enabled, config)[0]
-        texts[name] = outcome.fixed
-        report = render(remaining, "text", quiet=quiet, files_checked=1, fixed=len(outcome.applied),
-                        sources=SourceLines(texts) if show_source else None)
-        click.echo(report, err=True)
-        sys.exit(EXIT_FINDINGS if remaining and not exit_zero else EXIT_CLEAN)
+        result.errors.extend(run.errors)
 
     if write_baseline_path:
         try:
@@ -211,7 +191,8 @@ def check(
 
     for error in result.errors:
         click.echo(error, err=True)
-    fixable_map = extra.fixable_summary(result.findings, texts) if output_format == "text" and not quiet else {}
+    wants_fixable = (output_format == "text" and not quiet and not fixed) or statistics
+    fixable_map = extra.fixable_summary(result.findings, texts) if wants_fixable else {}
     fixable = Fixable(sum(1 for safe in fixable_map.values() if safe),
                       sum(1 for safe in fixable_map.values() if not safe), unsafe_fixes)
     colour = output_format == "text" and not output_file and extra.use_colour(sys.stdout)

@@ -15,6 +15,7 @@ from typing import TextIO
 import click
 
 from lossguard.config import Config
+from lossguard.static.checker import CheckResult
 from lossguard.findings import Finding
 from lossguard.static.autofix import FileFixes, fix_text, fixability, read_text
 from lossguard.static.fixes import SAFE_FIX_CODES, UNSAFE_FIX_CODES
@@ -82,6 +83,54 @@ def _write(path: str, text: str) -> None:
     with open(path, "rb") as handle:
         encoding, _ = tokenize.detect_encoding(handle.readline)
     Path(path).write_bytes(text.encode(encoding))
+
+
+def print_diff(result: CheckResult, texts: dict[str, str], stdin_filename: str | None, *,
+               enabled: frozenset[str], config: Config, unsafe: bool, exit_zero: bool) -> int:
+    """`--diff`: the fixes as a unified diff on stdout, what it would fix on stderr; the exit status."""
+    if texts:
+        (name, text), = texts.items()
+        try:
+            files = [fix_text(text, stdin_filename or name, enabled=enabled, config=config, unsafe=unsafe)]
+        except SourceError as error:
+            result.errors.append(error.located(name))
+            files = []
+    else:
+        run = fix_files(result.findings, enabled=enabled, config=config, unsafe=unsafe, write=False)
+        result.errors.extend(run.errors)
+        files = run.files
+    for error in result.errors:
+        click.echo(error, err=True)
+    click.echo("".join(file.diff() for file in files if file.changed), nl=False)
+    count = sum(len(file.applied) for file in files)
+    noun = "problem" if count == 1 else "problems"
+    click.echo(f"Would fix {count} {noun}." if count else "No fixes available.", err=True)
+    if result.errors:
+        return 2
+    return 1 if count and not exit_zero else 0
+
+
+def fix_standard_input(texts: dict[str, str], stdin_filename: str | None, *, enabled: frozenset[str],
+                       config: Config, unsafe: bool, quiet: bool, show_source: bool, exit_zero: bool) -> int:
+    """`--fix` on standard input, as ruff does it: the fixed source on stdout, the report on stderr."""
+    from lossguard.formats import render
+    from lossguard.static.checker import check_file_text
+
+    (name, text), = texts.items()
+    path = stdin_filename or name
+    try:
+        outcome = fix_text(text, path, enabled=enabled, config=config, unsafe=unsafe)
+        remaining = check_file_text(outcome.fixed, path, enabled, config)[0]
+    except SourceError as error:
+        click.echo(text, nl=False)  # an editor replaces its buffer with stdout: hand the text back unchanged
+        click.echo(error.located(name), err=True)
+        return 2
+    click.echo(outcome.fixed, nl=False)
+    report = render(remaining, "text", quiet=quiet, files_checked=1, fixed=len(outcome.applied),
+                    sources=SourceLines({name: outcome.fixed}) if show_source else None)
+    if report:
+        click.echo(report, err=True)
+    return 1 if remaining and not exit_zero else 0
 
 
 def read_stdin() -> str:

@@ -192,3 +192,15 @@ def test_show_settings_names_each_source(project: Path) -> None:
     assert "fix = false  # default" in lines
     enabled = next(line for line in lines if line.startswith("enabled = "))
     assert '"LG101"' in enabled and '"LG103"' not in enabled and '"LG201"' not in enabled
+
+
+def test_stdin_diff_and_unparsable_stdin(project: Path) -> None:
+    source = "import torch.nn.functional as F\nloss = F.cross_entropy(logits, y.float())\n"
+    result = run("check", "-", "--diff", "--stdin-filename", "train.py", input=source)
+    assert result.exit_code == 1
+    assert "+loss = F.cross_entropy(logits, y.long())\n" in result.stdout
+    broken = "def broken(:\n"
+    fixed = run("check", "-", "--fix", input=broken)
+    assert fixed.exit_code == 2
+    assert fixed.stdout == broken
+    assert "<stdin>:1:12: error: cannot parse" in fixed.stderr
