@@ -13,6 +13,7 @@ import ast
 import difflib
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,18 +78,30 @@ def fix_text(text: str, path: str, *, enabled: frozenset[str] | None, config: Co
              unsafe: bool) -> FileFixes:
     """Fix one file's text (not written anywhere). Raises SourceError when the text cannot be checked."""
     result = FileFixes(path, text, text)
+    findings, program = check_file_text(text, path, enabled, config)
     for _ in range(_MAX_PASSES):
-        findings, program = check_file_text(result.fixed, path, enabled, config)
         chosen = non_overlapping(plan_for_text(result.fixed, findings, program, unsafe))
-        if not chosen:
+        candidate = _apply(result.fixed, [edit for item in chosen for edit in item.fix.edits], program)
+        if not chosen or candidate is None or candidate == result.fixed:
             break
-        edits = [edit for item in chosen for edit in item.fix.edits]
-        candidate = _apply(result.fixed, edits, program)
-        if candidate is None or candidate == result.fixed:
+        try:
+            after, after_program = check_file_text(candidate, path, enabled, config)
+        except SourceError:
             break
-        result.fixed = candidate
+        if not _removed(findings, after, [item.fix for item in chosen]):
+            break  # a fix that does not remove its finding, or adds another kind: keep the text before the pass
+        result.fixed, findings, program = candidate, after, after_program
         result.applied.extend(item.fix for item in chosen)
     return result
+
+
+def _removed(before: list[Finding], after: list[Finding], applied: list[Fix]) -> bool:
+    """Whether the pass's fixes removed (at least) their findings and introduced no new kind of finding."""
+    counts_before = Counter(f.code for f in before)
+    counts_after = Counter(f.code for f in after)
+    fixed = Counter(fix.code for fix in applied)
+    return (all(counts_after[code] <= counts_before[code] - count for code, count in fixed.items())
+            and set(counts_after) <= set(counts_before))
 
 
 def _apply(text: str, edits: list[Edit], program: NotebookProgram | None) -> str | None:

@@ -119,3 +119,17 @@ def test_positions_count_characters_with_tabs_and_non_ascii(line: str) -> None:
     source = "import torch\nimport torch.nn.functional as F\n" + line
     fixed = fix_text(source, "/nonexistent/train.py", enabled=None, config=None, unsafe=False)
     assert fixed.fixed == source.replace("torch.sigmoid(x)", "x")
+
+
+def test_a_pass_whose_fix_leaves_its_finding_is_discarded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lossguard.static import autofix
+    from lossguard.static.fixes import Fix, PlannedFix
+
+    source = "import torch\nimport torch.nn.functional as F\nloss = F.binary_cross_entropy_with_logits(torch.sigmoid(x), y)\n"
+
+    def useless(text, findings, program, unsafe):  # renames `loss`: parses, but the pitfall stays
+        return [PlannedFix(f, Fix(f.code, True, "rename", (Edit((3, 0), (3, 4), "total"),))) for f in findings]
+
+    monkeypatch.setattr(autofix, "plan_for_text", useless)
+    fixed = fix_text(source, "/nonexistent/train.py", enabled=None, config=None, unsafe=False)
+    assert fixed.fixed == source and fixed.applied == []
