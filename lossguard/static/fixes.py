@@ -72,6 +72,7 @@ class Fix:
     edits: tuple[Edit, ...]
 
 
+_Removal = tuple[list[Edit], Callable[[cst.Call], cst.BaseExpression], list[cst.Call]]
 ProgramLine = Callable[[int | None, int], int]  # (notebook cell, line in cell) -> line of the program
 
 
@@ -458,12 +459,12 @@ class _Planner:
         removal = self._trailing_layer_removal(constructor, origin, _UNWRAPPED[finding.code])
         if removal is None:
             return None
-        removal_edits, reapply = removal
+        removal_edits, reapply, inner_calls = removal
         uses = self._uses(model)
         if uses is None:
             return None
         reported = self.reported_calls.get(finding.code, set())
-        edits = list(removal_edits)
+        edits = [*removal_edits, *(self.tree.replace(call, reapply(call)) for call in inner_calls)]
         unwrapped = 0
         for use in uses:
             parent = self.tree.parent(use)
@@ -517,14 +518,16 @@ class _Planner:
 
     def _trailing_layer_removal(
         self, constructor: cst.Call, origin: Position, activation: str,
-    ) -> tuple[list[Edit], Callable[[cst.Call], cst.BaseExpression]] | None:
+    ) -> _Removal | None:
+        """The edits removing the model's last activation, how to re-apply it to a call of the model, and the calls
+        of the model from inside its own class (`self(x)` in `predict`) that need it re-applied too."""
         if "torch.nn.Sequential" in self.tree.qualified(constructor.func):
             return self._from_sequential(constructor, origin, activation)
         if isinstance(constructor.func, cst.Name) and not constructor.args:
             return self._from_forward(constructor.func.value, origin, activation)
         return None
 
-    def _from_sequential(self, sequential: cst.Call, origin: Position, activation: str):
+    def _from_sequential(self, sequential: cst.Call, origin: Position, activation: str) -> _Removal | None:
         layers = list(sequential.args)
         if len(layers) < 2 or any(arg.keyword or arg.star for arg in layers):
             return None
@@ -535,7 +538,7 @@ class _Planner:
         if kind != activation:
             return None
         edit = self.tree.replace(sequential, sequential.with_changes(args=_without_last(layers)))
-        return [edit], self._reapply_layer(last)
+        return [edit], self._reapply_layer(last), []
 
     def _layer_kind(self, layer: cst.Call) -> str | None:
         for qualified in self.tree.qualified(layer.func):
@@ -549,7 +552,7 @@ class _Planner:
             return cst.Call(func=layer, args=[cst.Arg(model_call)])
         return reapply
 
-    def _from_forward(self, class_name: str, origin: Position, activation: str):
+    def _from_forward(self, class_name: str, origin: Position, activation: str) -> _Removal | None:
         """`return self.act(h)` / `return torch.sigmoid(h)` at the end of `forward` of a class used only here."""
         definitions = [name for name in self.tree.names.get(class_name, [])
                        if isinstance(self.tree.parent(name), cst.ClassDef)]
@@ -560,7 +563,8 @@ class _Planner:
                        None)
         if forward is None or not isinstance(forward.body, cst.IndentedBlock) or klass.decorators:
             return None
-        if self._class_calls_itself(klass):
+        self_calls = self._self_calls(klass, forward)
+        if self_calls is None:
             return None
         returns = _returns(forward)
         last = forward.body.body[-1]
@@ -587,7 +591,7 @@ class _Planner:
             return None
         edit = self.tree.replace(value, inner)
         if layer_call is not None:
-            return [edit], self._reapply_layer(layer_call)
+            return [edit], self._reapply_layer(layer_call), self_calls
         activation_call = value
 
         def reapply(model_call: cst.Call) -> cst.BaseExpression:
@@ -597,7 +601,7 @@ class _Planner:
             position = next(i for i, arg in enumerate(arguments) if arg.value is inner)
             arguments[position] = arguments[position].with_changes(value=model_call)
             return activation_call.with_changes(args=arguments)
-        return [edit], reapply
+        return [edit], reapply, self_calls
 
     def _self_layer(self, klass: cst.ClassDef, attribute: str) -> cst.Call | None:
         """The layer `self.<attribute>` is bound to, once, in the class; used nowhere but where it is read."""
@@ -610,17 +614,28 @@ class _Planner:
             return None
         return bound[0]
 
-    def _class_calls_itself(self, klass: cst.ClassDef) -> bool:
-        """`self(x)` or `self.forward(x)` anywhere in the class: another method sees forward's output."""
+    def _self_calls(self, klass: cst.ClassDef, forward: cst.FunctionDef) -> list[cst.Call] | None:
+        """The calls `self(x)` / `self.forward(x)` in the class's other methods (`predict`, metrics): they read
+        forward's output and get the activation back. None when one cannot be followed (in forward itself, or
+        `self.forward` not called on the spot)."""
+        calls = []
         for name in self.tree.names.get("self", []):
             if not _inside(self.tree, name, klass):
                 continue
             parent = self.tree.parent(name)
             if isinstance(parent, cst.Call) and parent.func is name:
-                return True
-            if isinstance(parent, cst.Attribute) and parent.attr.value in ("forward", "__call__"):
-                return True
-        return False
+                call = parent
+            elif isinstance(parent, cst.Attribute) and parent.value is name and parent.attr.value in ("forward",
+                                                                                                     "__call__"):
+                call = self.tree.parent(parent)
+                if not (isinstance(call, cst.Call) and call.func is parent):
+                    return None
+            else:
+                continue
+            if _inside(self.tree, call, forward):
+                return None
+            calls.append(call)
+        return calls
 
 
 def _housekeeping_of(value: cst.BaseExpression, name: str) -> bool:
