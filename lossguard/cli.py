@@ -130,7 +130,8 @@ def check(
     if show_settings:
         from lossguard.settings import describe_settings
 
-        given = {name for name in ctx.params if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
+        given = {name for name in ctx.params
+                 if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
         options = {name.replace("_", "-"): (ctx.params[name], name in given)
                    for name in ("output_format", "fix", "unsafe_fixes", "diff", "exit_zero", "quiet", "show_source",
                                 "statistics", "report_unused_noqa", "baseline_path")}

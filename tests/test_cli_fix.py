@@ -55,7 +55,8 @@ def test_fix_writes_safe_fixes_and_reports_what_remains(project: Path) -> None:
     assert result.output.splitlines()[-1] == "Found 2 problems (1 fixed, 1 remaining)."
     again = run("check", "--fix", ".")
     assert (project / "inline.py").read_text() == INLINE.replace("logits.sigmoid()", "logits")
-    assert again.output.splitlines()[-1] == "Found 1 problem in 1 of 2 files checked (1 fixable with --fix --unsafe-fixes)."
+    assert again.output.splitlines()[-1] == (
+        "Found 1 problem in 1 of 2 files checked (1 fixable with --fix --unsafe-fixes).")
 
 
 def test_unsafe_fixes_fix_everything_and_exit_0(project: Path) -> None:

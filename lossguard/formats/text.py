@@ -33,7 +33,8 @@ class Fixable:
         if with_fix:
             parts.append(f"{with_fix} fixable with --fix")
         if more:
-            parts.append(f"{more} more with --unsafe-fixes" if with_fix else f"{more} fixable with --fix --unsafe-fixes")
+            parts.append(f"{more} more with --unsafe-fixes" if with_fix
+                         else f"{more} fixable with --fix --unsafe-fixes")
         return f" ({', '.join(parts)})" if parts else ""
 
 

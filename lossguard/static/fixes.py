@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Optional, Sequence
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
@@ -30,7 +30,9 @@ _SIGMOID = frozenset({"torch.sigmoid", "torch.nn.functional.sigmoid", "torch.spe
 _SOFTMAX = frozenset({"torch.softmax", "torch.nn.functional.softmax", "torch.special.softmax"})
 _LOG_SOFTMAX = frozenset({"torch.log_softmax", "torch.nn.functional.log_softmax", "torch.special.log_softmax"})
 _ACTIVATION_FUNCTIONS = {"sigmoid": _SIGMOID, "softmax": _SOFTMAX, "log_softmax": _LOG_SOFTMAX}
-_ACTIVATION_LAYERS = {"torch.nn.Sigmoid": "sigmoid", "torch.nn.Softmax": "softmax", "torch.nn.LogSoftmax": "log_softmax"}
+_ACTIVATION_LAYERS = {
+    "torch.nn.Sigmoid": "sigmoid", "torch.nn.Softmax": "softmax", "torch.nn.LogSoftmax": "log_softmax",
+}
 # Which activation a rule's finding undoes: written inline in the loss input (safe), or the model's last (unsafe).
 _UNWRAPPED = {"LG101": "sigmoid", "LG102": "softmax", "LG103": "log_softmax"}
 _TO_LOG_SOFTMAX = frozenset({"LG104", "LG108"})
@@ -73,7 +75,7 @@ class Fix:
 
 
 _Removal = tuple[list[Edit], Callable[[cst.Call], cst.BaseExpression], list[cst.Call]]
-ProgramLine = Callable[[int | None, int], int]  # (notebook cell, line in cell) -> line of the program
+ProgramLine = Callable[[Optional[int], int], int]  # (notebook cell, line in cell) -> line of the program
 
 
 def _same_line(cell: int | None, line: int) -> int:
@@ -361,7 +363,8 @@ class _Planner:
             parent = self.tree.parent(parent)
         if parent is None or not isinstance(node, cst.Name):
             return None
-        declared = any(isinstance(self.tree.parent(name), (cst.NameItem,)) for name in self.tree.names.get(node.value, []))
+        occurrences = self.tree.names.get(node.value, [])
+        declared = any(isinstance(self.tree.parent(name), cst.NameItem) for name in occurrences)  # global/nonlocal
         return None if declared else parent
 
     def _bound_value(self, node: cst.CSTNode) -> cst.BaseExpression | None:

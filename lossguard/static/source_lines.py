@@ -31,7 +31,7 @@ class SourceLines:
 
     def _read(self, path: str, cell: int | None) -> list[str]:
         try:
-            text = self._texts[path] if path in self._texts else None
+            text = self._texts.get(path)
             if cell is None:
                 if text is None:
                     text = decode_python(Path(path).read_bytes())

@@ -125,7 +125,8 @@ def test_a_pass_whose_fix_leaves_its_finding_is_discarded(monkeypatch: pytest.Mo
     from lossguard.static import autofix
     from lossguard.static.fixes import Fix, PlannedFix
 
-    source = "import torch\nimport torch.nn.functional as F\nloss = F.binary_cross_entropy_with_logits(torch.sigmoid(x), y)\n"
+    source = ("import torch\nimport torch.nn.functional as F\n"
+              "loss = F.binary_cross_entropy_with_logits(torch.sigmoid(x), y)\n")
 
     def useless(text, findings, program, unsafe):  # renames `loss`: parses, but the pitfall stays
         return [PlannedFix(f, Fix(f.code, True, "rename", (Edit((3, 0), (3, 4), "total"),))) for f in findings]

@@ -48,7 +48,8 @@ def test_paths_outside_the_working_directory_are_absolute(project_copy: Path, mo
 
 
 def test_a_checked_file_given_absolute_is_shown_like_the_module_it_imports(project_copy: Path) -> None:
-    assert _json_paths(str(project_copy / "engine.py"), str(project_copy / "train.py")) == ["project/engine.py", "project/nets/heads.py"]
+    paths = _json_paths(str(project_copy / "engine.py"), str(project_copy / "train.py"))
+    assert paths == ["project/engine.py", "project/nets/heads.py"]
 
 
 def test_sarif_and_text_follow_the_same_rule(project_copy: Path) -> None:
