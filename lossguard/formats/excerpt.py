@@ -14,6 +14,9 @@ from lossguard.static.source_lines import SourceLines
 Style = Callable[[str, str], str]  # (text, role) -> text, where role is "gutter" or "marker"
 
 
+_TAB = 4
+
+
 def _plain(text: str, role: str) -> str:
     return text
 
@@ -68,8 +71,9 @@ def render_excerpt(finding: Finding, sources: SourceLines, style: Style = _plain
                 lines.append(style(f"{' ' * width}--> {path}" + (f":cell {cell}" if cell is not None else ""),
                                    "gutter"))
             text = sources.line(path, cell, number) or ""
-            lines.append(style(f"{number:>{width}} |", "gutter") + f" {text.rstrip()}")
+            lines.append(style(f"{number:>{width}} |", "gutter") + f" {text.rstrip().expandtabs(_TAB)}")
             shown = (path, cell, number)
-        lines.append(gutter + " " * (start + 1) + style("^" * max(1, stop - start) + f" {label}", "marker"))
+        left, right = (len(text[:column].expandtabs(_TAB)) for column in (start, stop))  # as the line is shown
+        lines.append(gutter + " " * (left + 1) + style("^" * max(1, right - left) + f" {label}", "marker"))
     lines.append(gutter)
     return lines
