@@ -526,7 +526,7 @@ class _Planner:
         of the model from inside its own class (`self(x)` in `predict`) that need it re-applied too."""
         if "torch.nn.Sequential" in self.tree.qualified(constructor.func):
             return self._from_sequential(constructor, origin, activation)
-        if isinstance(constructor.func, cst.Name) and not constructor.args:
+        if isinstance(constructor.func, cst.Name):  # its arguments go to __init__, not to forward
             return self._from_forward(constructor.func.value, origin, activation)
         return None
 
@@ -570,10 +570,14 @@ class _Planner:
         if self_calls is None:
             return None
         returns = _returns(forward)
-        last = forward.body.body[-1]
+        statements = forward.body.body
+        last = statements[-1]
         if len(returns) != 1 or not (isinstance(last, cst.SimpleStatementLine) and last.body[0] is returns[0]):
             return None
         value = returns[0].value
+        assignment = _assigned_just_before(statements, value)  # `x = self.act(x)` then `return x`
+        if assignment is not None:
+            value = assignment.value
         if not isinstance(value, cst.Call):
             return None
         found = _activation(self.tree, value)
@@ -593,6 +597,8 @@ class _Planner:
         if name != activation:
             return None
         edit = self.tree.replace(value, inner)
+        if assignment is not None and _same_name(assignment.targets[0].target, inner):
+            edit = self._delete_line(statements[-2])  # `x = self.act(x)` would become `x = x`
         if layer_call is not None:
             return [edit], self._reapply_layer(layer_call), self_calls
         activation_call = value
@@ -617,6 +623,11 @@ class _Planner:
             return None
         return bound[0]
 
+    def _delete_line(self, statement: cst.SimpleStatementLine) -> Edit:
+        """Remove a statement that has its lines to itself (its trailing comment goes with it)."""
+        (start, _), (end, _) = self.tree.span(statement)
+        return Edit((start, 0), (end + 1, 0), "")
+
     def _self_calls(self, klass: cst.ClassDef, forward: cst.FunctionDef) -> list[cst.Call] | None:
         """The calls `self(x)` / `self.forward(x)` in the class's other methods (`predict`, metrics): they read
         forward's output and get the activation back. None when one cannot be followed (in forward itself, or
@@ -639,6 +650,23 @@ class _Planner:
                 return None
             calls.append(call)
         return calls
+
+
+def _assigned_just_before(statements: Sequence[cst.BaseStatement],
+                          returned: cst.BaseExpression | None) -> cst.Assign | None:
+    """The assignment `x = ...` right before `return x` (alone on its line): the value forward returns."""
+    if not isinstance(returned, cst.Name) or len(statements) < 2:
+        return None
+    previous = statements[-2]
+    if not (isinstance(previous, cst.SimpleStatementLine) and len(previous.body) == 1
+            and isinstance(previous.body[0], cst.Assign) and len(previous.body[0].targets) == 1
+            and _same_name(previous.body[0].targets[0].target, returned)):
+        return None
+    return previous.body[0]
+
+
+def _same_name(a: cst.CSTNode, b: cst.CSTNode) -> bool:
+    return isinstance(a, cst.Name) and isinstance(b, cst.Name) and a.value == b.value
 
 
 def _housekeeping_of(value: cst.BaseExpression, name: str) -> bool:
