@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import sys
 import tokenize
 from dataclasses import dataclass, field
@@ -76,13 +77,22 @@ def fix_files(findings: list[Finding], *, enabled: frozenset[str], config: Confi
 
 
 def _write(path: str, text: str) -> None:
-    """Write fixed text back in the file's own encoding (a notebook: UTF-8), byte for byte elsewhere."""
+    """Write fixed text back in the file's own encoding (a notebook: UTF-8), through a temporary file in the same
+    folder and a rename, so an interrupted run never leaves a half-written file; the file's mode is kept."""
     if path.endswith(".ipynb"):
-        Path(path).write_bytes(text.encode("utf-8"))
-        return
-    with open(path, "rb") as handle:
-        encoding, _ = tokenize.detect_encoding(handle.readline)
-    Path(path).write_bytes(text.encode(encoding))
+        data = text.encode("utf-8")
+    else:
+        with open(path, "rb") as handle:
+            encoding, _ = tokenize.detect_encoding(handle.readline)
+        data = text.encode(encoding)
+    temporary = f"{path}.lossguard-fix.tmp"
+    try:
+        Path(temporary).write_bytes(data)
+        shutil.copymode(path, temporary)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
 
 
 def print_diff(result: CheckResult, texts: dict[str, str], stdin_filename: str | None, *,

@@ -121,3 +121,10 @@ def test_rules_and_explain_say_which_rules_have_a_fix() -> None:
     assert " - " in lines["LG304"]
     assert "Autofix: safe, with `lossguard check --fix`" in run("explain", "LG202").output
     assert "Autofix: none" in run("explain", "LG304").output
+
+
+def test_fix_keeps_the_file_mode_and_leaves_no_temporary_file(project: Path) -> None:
+    (project / "inline.py").chmod(0o750)
+    run("check", "--fix", "inline.py")
+    assert (project / "inline.py").stat().st_mode & 0o777 == 0o750
+    assert sorted(p.name for p in project.iterdir()) == ["inline.py", "sequential.py"]
