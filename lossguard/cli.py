@@ -242,5 +242,6 @@ def explain(code: str) -> None:
     except KeyError as error:
         raise click.UsageError(f"{error.args[0]}; `lossguard rules` lists them") from None
     from lossguard.formats.explain import explain_rule
+    from lossguard.static.autofix import fixed_examples
 
-    click.echo(explain_rule(rule))
+    click.echo(explain_rule(rule, fixed_examples(rule) if rule.autofix else None))

@@ -121,6 +121,16 @@ def test_rules_and_explain_say_which_rules_have_a_fix() -> None:
     assert " - " in lines["LG304"]
     assert "Autofix: safe, with `lossguard check --fix`" in run("explain", "LG202").output
     assert "Autofix: none" in run("explain", "LG304").output
+    assert "Fixed by" not in run("explain", "LG304").output
+
+
+def test_explain_shows_each_fixable_bad_example_fixed() -> None:
+    page = run("explain", "LG202").output
+    assert page.count("Fixed by `lossguard check --fix`:") == 2
+    assert "    -loss = F.cross_entropy(model(x), y.float())  # LG202\n" \
+           "    +loss = F.cross_entropy(model(x), y.long())  # LG202" in page
+    assert "Fixed by `lossguard check --fix --unsafe-fixes`:\n    -model = nn.Sequential(nn.Linear(10, 1), " \
+           "nn.Sigmoid())\n    +model = nn.Sequential(nn.Linear(10, 1))" in run("explain", "LG101").output
 
 
 def test_fix_keeps_the_file_mode_and_leaves_no_temporary_file(project: Path) -> None:

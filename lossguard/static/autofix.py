@@ -19,6 +19,7 @@ from pathlib import Path
 
 from lossguard.config import Config
 from lossguard.findings import Finding
+from lossguard.rules import Rule
 from lossguard.static.checker import check_file_text
 from lossguard.static.fixes import Edit, Fix, PlannedFix, apply_edits, non_overlapping, plan_fixes
 from lossguard.static.notebook import NotebookProgram, read_notebook
@@ -178,3 +179,19 @@ def fixability(findings: list[Finding], texts: dict[str, str] | None = None) -> 
             continue
         result.update((item.finding, item.fix.safe) for item in planned)
     return result
+
+
+def fixed_examples(rule: Rule) -> dict[int, tuple[str, bool]]:
+    """Each bad example of the catalogue that `--fix` changes: its fixed text, and whether that took the unsafe
+    fixes (what `lossguard explain` shows under the example)."""
+    fixed: dict[int, tuple[str, bool]] = {}
+    for index, example in enumerate(rule.bad):
+        for unsafe in (False, True):
+            try:
+                outcome = fix_text(example, f"<{rule.code} example>.py", enabled=None, config=None, unsafe=unsafe)
+            except SourceError:
+                break
+            if outcome.changed:
+                fixed[index] = (outcome.fixed, unsafe)
+                break
+    return fixed
