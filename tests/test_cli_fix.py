@@ -138,3 +138,10 @@ def test_fix_keeps_the_file_mode_and_leaves_no_temporary_file(project: Path) -> 
     run("check", "--fix", "inline.py")
     assert (project / "inline.py").stat().st_mode & 0o777 == 0o750
     assert sorted(p.name for p in project.iterdir()) == ["inline.py", "sequential.py"]
+
+
+def test_notebook_with_a_byte_order_mark_keeps_it(project: Path) -> None:
+    before = (GOLDEN / "notebook.before.ipynb").read_bytes()
+    (project / "scores.ipynb").write_bytes(b"\xef\xbb\xbf" + before)
+    run("check", "--fix", "scores.ipynb")
+    assert (project / "scores.ipynb").read_bytes() == b"\xef\xbb\xbf" + (GOLDEN / "notebook.after.ipynb").read_bytes()

@@ -1,8 +1,9 @@
 """`lossguard check --fix` / `--diff`: apply the fixes of fixes.py to whole files, pass after pass, safely.
 
-Each pass re-checks the current text, plans the fixes of its findings and applies those whose edits do not
-overlap; it stops when a pass finds nothing left to fix. A pass whose result Python cannot parse is discarded, so
-a fix can never leave a file broken, and a file that does not parse is never touched. Notebooks are edited cell by
+Each pass plans the fixes of the current findings and applies those whose edits do not overlap, then re-checks;
+it stops when nothing is left to fix. A pass is kept only when its result parses and re-checks with its findings
+gone and no new kind of finding, so a fix can never leave a file broken, and a file that does not parse is never
+touched. Notebooks are edited cell by
 cell: only the changed cells' `source` changes (in the cell's own list-or-string form); outputs, metadata and the
 JSON layout stay as they were, and a notebook whose JSON layout cannot be reproduced exactly is not rewritten.
 """
@@ -134,6 +135,8 @@ def _json_layout(text: str, document: object) -> dict | None:
 
 
 def _apply_to_notebook(text: str, edits: list[Edit], program: NotebookProgram) -> str | None:
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    text = text[len(bom):]
     document = json.loads(text)
     layout = _json_layout(text, document)
     if layout is None:
@@ -153,7 +156,7 @@ def _apply_to_notebook(text: str, edits: list[Edit], program: NotebookProgram) -
         fixed = apply_edits(cell_text, by_cell[span.cell], first_line=span.first_line)
         cell["source"] = _NOTEBOOK_LINE.findall(fixed) if isinstance(source, list) else fixed
     newline = layout.pop("newline")
-    rendered = json.dumps(document, **layout) + ("\n" if newline else "")
+    rendered = bom + json.dumps(document, **layout) + ("\n" if newline else "")
     try:
         fixed_program = read_notebook(rendered.encode("utf-8"))
     except SourceError:
