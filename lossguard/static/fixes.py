@@ -286,13 +286,15 @@ class _Planner:
     def _fix_inline_activation(self, finding: Finding, call: cst.Call) -> Fix | None:
         argument = self._input(call)
         origin = self.related_point(finding)
-        if argument is None or origin is None or not _within(self.tree, argument.value, origin):
+        if argument is None or origin is None:
             return None
-        found = _activation(self.tree, argument.value)
+        activation = self._value_read_only_here(argument.value, finding.code, self._input)
+        if activation is None or not _within(self.tree, activation, origin):
+            return None
+        found = _activation(self.tree, activation)
         if found is None:
             return None
         name, inner = found
-        activation = argument.value
         if finding.code in _UNWRAPPED:
             if name != _UNWRAPPED[finding.code]:
                 return None
@@ -398,7 +400,8 @@ class _Planner:
                 new = _method_call(target, "long")
             return Fix("LG202", True, "convert the class indices with .long()", (self.tree.replace(target, new),))
         origin = self.related_point(finding)
-        if origin is None or not _within(self.tree, target, origin):
+        target = self._value_read_only_here(target, "LG201", self._target)
+        if origin is None or target is None or not _within(self.tree, target, origin):
             return None
         indices = self._one_hot_indices(target)
         if indices is None:
@@ -498,11 +501,31 @@ class _Planner:
             constructor = constructor.func.value
         return constructor
 
-    def _is_reported_input(self, expression: cst.BaseExpression, reported: set[cst.Call]) -> bool:
+    def _is_reported_input(self, expression: cst.BaseExpression, reported: set[cst.Call],
+                           argument_of: Callable[[cst.Call], cst.Arg | None] | None = None) -> bool:
+        """Whether `expression` is the input (or the argument `argument_of` picks) of a reported loss call."""
+        argument_of = argument_of or self._input
         argument = self.tree.parent(expression)
         call = self.tree.parent(argument) if isinstance(argument, cst.Arg) else None
-        return (isinstance(call, cst.Call) and call in reported and self._input(call) is not None
-                and self._input(call).value is expression)
+        return (isinstance(call, cst.Call) and call in reported and argument_of(call) is not None
+                and argument_of(call).value is expression)
+
+    def _value_read_only_here(self, expression: cst.BaseExpression, code: str,
+                              argument_of: Callable[[cst.Call], cst.Arg | None]) -> cst.BaseExpression | None:
+        """The expression to fix for a loss argument: itself, or, for a name, the value it is bound to once when
+        every read of the name is that argument of a call reported with `code` (`probs = F.softmax(...)` read only
+        by `F.nll_loss(probs, y)`): changing the binding then changes nothing else."""
+        if not isinstance(expression, cst.Name):
+            return expression
+        mentions = self._all_mentions(expression)
+        values = [self._bound_value(mention) for mention in mentions]
+        bound = [value for value in values if value is not None]
+        reads = [mention for mention, value in zip(mentions, values) if value is None]
+        reported = self.reported_calls.get(code, set())
+        if len(bound) != 1 or not reads or not all(self._is_reported_input(read, reported, argument_of)
+                                                    for read in reads):
+            return None
+        return bound[0]
 
     def _feeds_only_reported_losses(self, model_call: cst.Call, reported: set[cst.Call]) -> bool:
         """The model's output goes only to reported loss inputs: directly, or through one name bound once to it
