@@ -18,6 +18,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import libcst as cst
+
 from lossguard.config import Config
 from lossguard.findings import Finding
 from lossguard.rules import Rule
@@ -82,7 +84,10 @@ def fix_text(text: str, path: str, *, enabled: frozenset[str] | None, config: Co
     result = FileFixes(path, text, text)
     findings, program = check_file_text(text, path, enabled, config)
     for _ in range(_MAX_PASSES):
-        chosen = non_overlapping(plan_for_text(result.fixed, findings, program, unsafe))
+        try:
+            chosen = non_overlapping(plan_for_text(result.fixed, findings, program, unsafe))
+        except (cst.ParserSyntaxError, RecursionError):  # libcst rejects, or nests too deep for its visitors
+            break
         candidate = _apply(result.fixed, [edit for item in chosen for edit in item.fix.edits], program)
         if not chosen or candidate is None or candidate == result.fixed:
             break

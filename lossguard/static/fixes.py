@@ -16,6 +16,7 @@ unsafe fixes change what a model returns (its callers in the same file are adjus
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, Optional, Sequence
 
@@ -24,7 +25,6 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from lossguard.findings import Finding
 from lossguard.rules import RULES
-from lossguard.static.project import parse
 
 _SIGMOID = frozenset({"torch.sigmoid", "torch.nn.functional.sigmoid", "torch.special.expit"})
 _SOFTMAX = frozenset({"torch.softmax", "torch.nn.functional.softmax", "torch.special.softmax"})
@@ -86,7 +86,7 @@ class _Tree:
     """The parsed program with the metadata the fixes need: positions and the qualified names of expressions."""
 
     def __init__(self, source: str) -> None:
-        wrapper = MetadataWrapper(parse(source), unsafe_skip_copy=True)
+        wrapper = MetadataWrapper(_parse_on_large_stack(source), unsafe_skip_copy=True)
         self.module = wrapper.module
         self.positions: Mapping[cst.CSTNode, CodeRange] = wrapper.resolve(PositionProvider)
         self.imports: dict[str, set[str]] = {}  # local name -> the dotted names imports bind it to
@@ -182,6 +182,32 @@ class _Tree:
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         return self.parents.get(node)
+
+
+_PARSER_STACK = 256 * 1024 * 1024
+
+
+def _parse_on_large_stack(source: str) -> cst.Module:
+    """libcst's parse of source Python already accepted, on a thread with a large stack: libcst's native parser
+    recurses deeper than Python's, and the deepest code Python accepts must not overflow the process's stack."""
+    outcome: list[object] = []
+
+    def target() -> None:
+        try:
+            outcome.append(cst.parse_module(source))
+        except BaseException as error:  # handed back to the caller's thread
+            outcome.append(error)
+
+    previous = threading.stack_size(_PARSER_STACK)
+    try:
+        worker = threading.Thread(target=target, name="lossguard-fix-parse")
+        worker.start()
+    finally:
+        threading.stack_size(previous)
+    worker.join()
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------------------------------------- reading calls
