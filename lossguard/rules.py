@@ -25,6 +25,13 @@ class Rule:
     bad: tuple[str, ...] = ()
     good: tuple[str, ...] = ()
     runtime_only: str = ""
+    autofix: str = ""  # `safe`, `unsafe` or `safe+unsafe`: the fixes `lossguard check --fix` has for this rule
+
+    @property
+    def fix_availability(self) -> str:
+        """What `rules` and `explain` say about fixes: `--fix`, `--unsafe-fixes`, both, or `-`."""
+        kinds = self.autofix.split("+") if self.autofix else []
+        return " ".join(flag for kind, flag in (("safe", "--fix"), ("unsafe", "--unsafe-fixes")) if kind in kinds) or "-"
 
     @property
     def detection(self) -> str:
@@ -56,6 +63,7 @@ RULES: tuple[Rule, ...] = (
         "Remove the sigmoid from the model's training path and pass the raw logits; apply torch.sigmoid only "
         "when you predict.",
         static=True,
+        autofix="safe+unsafe",
         runtime=True,
         bad=(
             _ex("""
@@ -90,6 +98,7 @@ probabilities = torch.sigmoid(logits)
         "trains slowly and plateaus, with no error.",
         "Return logits from the model and pass them to CrossEntropyLoss; apply softmax only for predictions.",
         static=True,
+        autofix="safe+unsafe",
         runtime=True,
         bad=(
             _ex("""
@@ -144,6 +153,7 @@ loss = criterion(model(x), y)
         "and switching the loss later (or reusing the model) breaks silently.",
         "Drop the LogSoftmax and keep CrossEntropyLoss, or keep the LogSoftmax and use NLLLoss.",
         static=True,
+        autofix="safe+unsafe",
         runtime=True,
         bad=(
             _ex("""
@@ -168,6 +178,7 @@ loss = nn.NLLLoss()(model(x), y)
         "a negative loss bounded below by -1, whose gradient ignores how wrong the other classes are.",
         "Use log_softmax instead of softmax, or pass logits to CrossEntropyLoss.",
         static=True,
+        autofix="safe",
         runtime=True,
         bad=(
             _ex("""
@@ -236,6 +247,7 @@ loss = F.nll_loss(model(x), y)
         "inside.",
         "Use BCEWithLogitsLoss on the logits: it applies the sigmoid in a numerically stable way.",
         static=True,
+        autofix="safe",
         runtime=True,
         bad=(
             _ex("""
@@ -294,6 +306,7 @@ loss = nn.CrossEntropyLoss()(model(x), y)
         "Pass log_softmax(...) as the input, and use reduction='batchmean'.",
         runtime=True,
         static=True,
+        autofix="safe",
         bad=(
             _ex("""
 student_logits = torch.randn(8, 5, requires_grad=True)
@@ -348,6 +361,7 @@ loss = nn.BCEWithLogitsLoss()(model(x), y.float())
         "differently and `ignore_index` raises. NLLLoss rejects one-hot targets outright.",
         "Pass the class indices themselves: a long tensor of shape (n,) (`y`, or `one_hot.argmax(dim=1)`).",
         static=True,
+        autofix="safe",
         runtime=True,
         bad=(
             _ex("""
@@ -383,6 +397,7 @@ loss = nn.CrossEntropyLoss()(model(x), smoothed)
         "probabilities and computes a wrong loss silently.",
         "Convert the target with `.long()` (and keep its shape (n,)).",
         static=True,
+        autofix="safe",
         runtime=True,
         bad=(
             _ex("""
@@ -476,6 +491,7 @@ loss = criterion(model(x), y.float())
         "Make the shapes equal: `target.view(-1, 1)` (or `output.squeeze(1)`).",
         runtime=True,
         static=True,
+        autofix="safe",
         bad=(
             _ex("""
 model = nn.Sequential(nn.Linear(13, 64), nn.ReLU(), nn.Linear(64, 1))
@@ -500,6 +516,7 @@ loss = F.mse_loss(model(x), y.view(-1, 1))
         "Make the shapes equal: `target.view(-1, 1).float()` or `output.squeeze(1)`.",
         runtime=True,
         static=True,
+        autofix="safe",
         bad=(
             _ex("""
 model = nn.Sequential(nn.Linear(10, 1))
@@ -524,6 +541,7 @@ loss = nn.BCEWithLogitsLoss()(model(x), y.unsqueeze(1))
         "Use `target.squeeze(1)` (or `target.view(-1)`).",
         runtime=True,
         static=True,
+        autofix="safe",
         bad=(
             _ex("""
 model = nn.Sequential(nn.Linear(20, 5))
@@ -656,6 +674,7 @@ accuracy = (logits.argmax(dim=1) == y).float().mean()
         "'Boolean value of Tensor with more than one value is ambiguous' or builds a wrong loss.",
         "Construct then call: `nn.CrossEntropyLoss()(output, target)`, or use the functional form.",
         static=True,
+        autofix="safe",
         bad=(
             _ex("""
 model = nn.Sequential(nn.Linear(10, 3))

@@ -46,7 +46,7 @@ def test_findings_exit_1_with_ruff_like_lines(project: Path) -> None:
         "itself, but its input is already the output of a sigmoid (Sigmoid layer at line 2)"
     )
     assert lines[1].startswith("  hint: Remove the sigmoid")
-    assert lines[-1] == "Found 2 problems in 2 of 3 files checked."
+    assert lines[-1] == "Found 2 problems in 2 of 3 files checked (1 fixable with --fix, 1 more with --unsafe-fixes)."
 
 
 def test_clean_files_exit_0(project: Path) -> None:

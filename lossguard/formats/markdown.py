@@ -21,8 +21,9 @@ _INPUT_WORDS = {
 
 
 def rules_table() -> str:
-    lines = ["| code | name | detected | pitfall |", "|---|---|---|---|"]
-    lines += [f"| {r.code} | `{r.name}` | {r.detection} | {r.title} |" for r in RULES]
+    lines = ["| code | name | detected | autofix | pitfall |", "|---|---|---|---|---|"]
+    lines += [f"| {r.code} | `{r.name}` | {r.detection} | {r.autofix.replace('+', ', ') or '-'} | {r.title} |"
+              for r in RULES]
     return "\n".join(lines)
 
 

@@ -14,6 +14,8 @@ from lossguard.config import Config
 from lossguard.contracts import prefilter_vocabulary
 from lossguard.findings import Finding, sort_findings
 from lossguard.static.discover import discover
+from lossguard.static.notebook import NotebookProgram, read_notebook
+from lossguard.static.paths import display_path, displayed
 from lossguard.static.project import ProjectIndex
 from lossguard.static.source import FileSkipped, SourceError
 
@@ -45,6 +47,31 @@ def check_source(source: str, path: str = "<string>", enabled: frozenset[str] | 
     return sort_findings(observer.findings)
 
 
+def check_file_text(text: str, path: str, enabled: frozenset[str] | None = None,
+                    config: Config | None = None) -> tuple[list[Finding], NotebookProgram | None]:
+    """The findings of one file's text as it would be on disk at `path` (a .py source, or a notebook's JSON).
+
+    What `--fix` re-checks between passes and what standard input is checked as: the text need not be on disk,
+    but imports resolve next to `path`. Per-file ignores of `config` apply. Raises SourceError.
+    """
+    shown = display_path(path)
+    key = Path(path).resolve()
+    index = ProjectIndex({key}, enabled)
+    program = read_notebook(text.encode("utf-8")) if path.endswith(".ipynb") else None
+    if program is None:
+        observer = index.observer_for_source(text, shown, key)
+    else:
+        try:
+            observer = index.observer_for_source(program.source, shown, key, program.locate)
+        except SourceError as error:
+            error.cell, error.line = program.locate(error.line)
+            raise
+    ignored = (config or Config()).ignored_codes(path)
+    index.analyse(observer)
+    findings = [displayed(f) for f in observer.findings if not any(f.code.startswith(c) for c in ignored)]
+    return sort_findings(findings), program
+
+
 def check_paths(paths: list[str], enabled: frozenset[str] | None = None, config: Config | None = None) -> CheckResult:
     """Check every file under `paths`; unreadable or unparsable files become error lines, not exceptions.
 
@@ -62,20 +89,22 @@ def check_paths(paths: list[str], enabled: frozenset[str] | None = None, config:
             data = Path(file).read_bytes()
             if not may_call_a_loss(data) and not index.imports_a_candidate(Path(file), data, may_call_a_loss):
                 continue
-            index.analyse(index.observer_for_file(Path(file), display=file))
+            index.analyse(index.observer_for_file(Path(file), display=display_path(file)))
         except FileSkipped as notice:
-            result.skipped.append(notice.located(file))
+            result.skipped.append(notice.located(display_path(file)))
         except SourceError as error:
-            result.errors.append(error.located(file))
+            result.errors.append(error.located(display_path(file)))
         except OSError as error:
-            result.errors.append(f"{file}:1:1: error: cannot read: {error.strerror or error}")
+            result.errors.append(f"{display_path(file)}:1:1: error: cannot read: {error.strerror or error}")
         except RecursionError:
-            result.errors.append(f"{file}:1:1: error: cannot check: the file nests too deeply")
+            result.errors.append(f"{display_path(file)}:1:1: error: cannot check: the file nests too deeply")
         except Exception as error:  # a bug of lossguard's must not stop the other files from being checked
-            result.errors.append(f"{file}:1:1: error: internal error, please report it: {type(error).__name__}: {error}")
+            result.errors.append(f"{display_path(file)}:1:1: error: internal error, please report it: "
+                                 f"{type(error).__name__}: {error}")
     for key, observer in index.observers.items():
         if observer is not None and key in checked:
             ignored = config.ignored_codes(checked[key])
-            result.findings.extend(f for f in observer.findings if not any(f.code.startswith(c) for c in ignored))
+            result.findings.extend(displayed(f) for f in observer.findings
+                                   if not any(f.code.startswith(c) for c in ignored))
     result.findings = sort_findings(result.findings)
     return result

@@ -9,7 +9,6 @@ A module is parsed and interpreted at most once per run, whether it is checked, 
 from __future__ import annotations
 
 import ast
-import os
 import re
 import warnings
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Callable
 from lossguard.static.budget import Budget
 from lossguard.static.flow import ModuleObserver, _no_cells
 from lossguard.static.notebook import read_notebook
+from lossguard.static.paths import display_path
 from lossguard.static.source import MAX_SYNTAX_NODES, FileSkipped, SourceError, decode_python, estimated_nodes
 from lossguard.static.values import ModuleRef, Value
 
@@ -220,7 +220,4 @@ class ProjectIndex:
 
 
 def _display(path: Path) -> str:
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return str(path)
+    return display_path(str(path))
