@@ -61,17 +61,27 @@ def _split_codes(values: tuple[str, ...]) -> list[str]:
 @click.option("--quiet", "-q", is_flag=True, help="Print only the findings: no hints, no summary.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=str),
               help="A pyproject.toml whose [tool.lossguard] to use (default: the nearest one above the current folder).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), metavar="N",
+              help="Check files in N processes (default: the number of CPUs; 1: in this process).")
+@click.option("--max-file-size", metavar="SIZE",
+              help="Skip files larger than SIZE: bytes, or 500kB, 5MB, 1GiB (default: max-file-size, else 5MB).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=str),
+              help="Where to keep the result cache (default: .lossguard_cache next to pyproject.toml).")
 def check(
     paths: tuple[str, ...], select: tuple[str, ...], ignore: tuple[str, ...],
     output_format: str, exit_zero: bool, quiet: bool, config_path: str | None,
+    jobs: int | None, max_file_size: str | None, no_cache: bool, cache_dir: str | None,
 ) -> None:
     """Check Python files and notebooks under PATHS (default: the current folder) for loss pitfalls."""
+    import dataclasses
     from pathlib import Path
 
-    from lossguard.config import ConfigError, load_config
+    from lossguard.config import ConfigError, load_config, parse_size
     from lossguard.formats import render
     from lossguard.rules import select_codes
-    from lossguard.static.checker import check_paths
+    from lossguard.static.checker import check_paths, default_cache_folder
+    from lossguard.static.pool import available_cpus
 
     try:
         config = load_config(Path(config_path) if config_path else None)
@@ -79,12 +89,22 @@ def check(
                                _split_codes(ignore) or list(config.ignore))
     except (ValueError, ConfigError) as error:
         raise click.UsageError(str(error)) from None
+    if max_file_size is not None:
+        try:
+            config = dataclasses.replace(config, max_file_size=parse_size(max_file_size))
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="'--max-file-size'") from None
 
-    result = check_paths(list(paths) or ["."], enabled=enabled, config=config)
+    targets = list(paths) or ["."]
+    cache_folder = None if no_cache else Path(cache_dir) if cache_dir else default_cache_folder(targets, config)
+    result = check_paths(targets, enabled=enabled, config=config, jobs=jobs or available_cpus(),
+                         cache_folder=cache_folder)
+    for line in result.skipped:
+        click.echo(line, err=True)
     for error in result.errors:
         click.echo(error, err=True)
     output = render(result.findings, output_format, quiet=quiet, files_checked=result.files_checked,
-                    errors=len(result.errors))
+                    errors=len(result.errors), skipped=len(result.skipped))
     if output:
         click.echo(output)
     if result.errors:

@@ -10,7 +10,7 @@ from lossguard.formats.text import render_text
 
 
 def render(findings: list[Finding], output_format: str, *, quiet: bool = False, files_checked: int = 0,
-           errors: int = 0) -> str:
+           errors: int = 0, skipped: int = 0) -> str:
     """Findings as the text of one output format (an empty string when there is nothing to print)."""
     if output_format == "json":
         return render_json(findings)
@@ -18,4 +18,4 @@ def render(findings: list[Finding], output_format: str, *, quiet: bool = False, 
         return render_sarif(findings)
     if output_format == "github":
         return render_github(findings)
-    return render_text(findings, quiet=quiet, files_checked=files_checked, errors=errors)
+    return render_text(findings, quiet=quiet, files_checked=files_checked, errors=errors, skipped=skipped)

@@ -11,7 +11,8 @@ def location_text(path: str, line: int, column: int, cell: int | None) -> str:
     return f"{path}:{where}{line}:{column}"
 
 
-def render_text(findings: list[Finding], *, quiet: bool = False, files_checked: int = 0, errors: int = 0) -> str:
+def render_text(findings: list[Finding], *, quiet: bool = False, files_checked: int = 0, errors: int = 0,
+                skipped: int = 0) -> str:
     lines: list[str] = []
     for finding in findings:
         head = location_text(finding.path, finding.line, finding.column, finding.cell)
@@ -21,10 +22,12 @@ def render_text(findings: list[Finding], *, quiet: bool = False, files_checked: 
     if not quiet:
         files = len({f.path for f in findings})
         unchecked = f"; {errors} could not be checked (see the errors above)" if errors else ""
+        if skipped:
+            unchecked += f"; {skipped} skipped (over max-file-size)"
         if findings:
             noun = "problem" if len(findings) == 1 else "problems"
             lines.append(f"Found {len(findings)} {noun} in {files} of {files_checked} files checked{unchecked}.")
-        elif errors:
+        elif errors or skipped:
             lines.append(f"No problems found in {files_checked} files checked{unchecked}.")
         else:
             lines.append(f"All checks passed ({files_checked} files checked).")

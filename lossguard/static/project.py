@@ -89,8 +89,10 @@ def project_root(directory: Path) -> Path:
 class ProjectIndex:
     """Observers by file, created on first need. `checked` are the files the user asked about (absolute)."""
 
-    def __init__(self, checked: set[Path] | None = None, enabled: frozenset[str] | None = None) -> None:
+    def __init__(self, checked: set[Path] | None = None, enabled: frozenset[str] | None = None,
+                 parser: Callable[[str], cst.Module] = parse) -> None:
         self.checked = checked or set()
+        self.parser = parser  # the checker passes a cache shared between the files of one process
         self.enabled = enabled
         self.observers: dict[Path, ModuleObserver | None] = {}  # None: being read, or could not be
         self.failures: dict[Path, SourceError] = {}
@@ -98,7 +100,7 @@ class ProjectIndex:
 
     # ------------------------------------------------------------------ observers
     def observer_for_source(self, source: str, display: str, key: Path | None, locate=_no_cells) -> ModuleObserver:
-        module = parse(source)
+        module = self.parser(source)
         observer = ModuleObserver(module, display, self.enabled,
                                   reporting=key is None or key in self.checked, resolver=self.resolve, locate=locate,
                                   lines=source.splitlines())
