@@ -80,8 +80,7 @@ def check(
     from lossguard.config import ConfigError, load_config, parse_size
     from lossguard.formats import render
     from lossguard.rules import select_codes
-    from lossguard.static.checker import check_paths, default_cache_folder
-    from lossguard.static.pool import available_cpus
+    from lossguard.static.checker import available_cpus, check_paths, default_cache_folder
 
     try:
         config = load_config(Path(config_path) if config_path else None)

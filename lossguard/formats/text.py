@@ -23,7 +23,7 @@ def render_text(findings: list[Finding], *, quiet: bool = False, files_checked: 
         files = len({f.path for f in findings})
         unchecked = f"; {errors} could not be checked (see the errors above)" if errors else ""
         if skipped:
-            unchecked += f"; {skipped} skipped (over max-file-size)"
+            unchecked += f"; {skipped} skipped as too large (see above)"
         if findings:
             noun = "problem" if len(findings) == 1 else "problems"
             lines.append(f"Found {len(findings)} {noun} in {files} of {files_checked} files checked{unchecked}.")

@@ -28,7 +28,7 @@ from lossguard.rules import get_rule
 from lossguard.static.session import FileResult
 
 CACHE_FOLDER = ".lossguard_cache"
-_FORMAT = 1
+_FORMAT = 2
 
 
 def _digest(*parts: object) -> str:
@@ -114,11 +114,11 @@ class ResultCache:
         for path, recorded in dependencies.items():
             if self._state(path) != recorded:
                 return None
-        error = entry["error"]
-        if error is not None and not isinstance(error, str):
+        error, skipped = entry["error"], entry["skipped"]
+        if not all(line is None or isinstance(line, str) for line in (error, skipped)):
             return None
         findings = [_finding_from_json(item) for item in entry["findings"]]
-        return FileResult(findings, error, tuple(sorted(dependencies)))
+        return FileResult(findings, error, skipped, tuple(sorted(dependencies)))
 
     def store(self, key: Path, content_hash: str, result: FileResult) -> None:
         """Record a result; a dependency that cannot be read any more means the result is not stored."""
@@ -129,6 +129,7 @@ class ResultCache:
             return
         entry = {
             "format": _FORMAT, "settings": self.settings, "dependencies": dependencies, "error": result.error,
+            "skipped": result.skipped,
             "findings": [_finding_to_json(finding) for finding in result.findings],
         }
         path = self._entry_path(key, content_hash)

@@ -109,10 +109,22 @@ def check_paths(paths: list[str], enabled: frozenset[str] | None = None, config:
             result.errors.append(outcome)
         elif outcome is not None:
             result.findings.extend(outcome.findings)
+            if outcome.skipped is not None:
+                result.skipped.append(outcome.skipped)
             if outcome.error is not None:
                 result.errors.append(outcome.error)
     result.findings = sort_findings(result.findings)
     return result
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on (affinity and cgroup-aware where Python can tell): `--jobs` by default."""
+    counter = getattr(os, "process_cpu_count", None)  # Python 3.13+
+    if counter is not None:
+        return counter() or 1
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
 
 
 def _check_files(files: list[str], jobs: int, checked: dict[Path, str], enabled: frozenset[str] | None,

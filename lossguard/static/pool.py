@@ -11,7 +11,6 @@ file whose process dies again becomes one error line.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import sys
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -25,16 +24,6 @@ MIN_FILES_FOR_POOL = 6
 _CHUNKS_PER_WORKER = 4
 
 _session: CheckSession | None = None
-
-
-def available_cpus() -> int:
-    """The CPUs this process may run on (affinity and cgroup-aware where Python can tell)."""
-    counter = getattr(os, "process_cpu_count", None)  # Python 3.13+
-    if counter is not None:
-        return counter() or 1
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0)) or 1
-    return os.cpu_count() or 1
 
 
 def _start_worker(checked: dict[Path, str], enabled: frozenset[str] | None, config: Config) -> None:

@@ -75,10 +75,10 @@ def test_the_command_line_prints_the_skip_and_counts_it(project: Path) -> None:
     result = CliRunner().invoke(main, ["check", "--no-cache", "--max-file-size", "10kB", "small.py", "big.py"])
     assert result.exit_code == 1
     assert "big.py: skipped: 20.1 kB is over max-file-size (10.0 kB)\n" in result.output
-    assert result.output.rstrip().endswith("Found 1 problem in 1 of 1 files checked; 1 skipped (over max-file-size).")
+    assert result.output.rstrip().endswith("Found 1 problem in 1 of 1 files checked; 1 skipped as too large (see above).")
     clean = CliRunner().invoke(main, ["check", "--no-cache", "--max-file-size", "100", "big.py"])
     assert clean.exit_code == 0, "a skipped file is not an error"
-    assert clean.output.rstrip().endswith("No problems found in 0 files checked; 1 skipped (over max-file-size).")
+    assert clean.output.rstrip().endswith("No problems found in 0 files checked; 1 skipped as too large (see above).")
 
 
 def test_the_option_replaces_the_configured_limit(project: Path) -> None:
@@ -87,3 +87,15 @@ def test_the_option_replaces_the_configured_limit(project: Path) -> None:
     assert CliRunner().invoke(main, ["check", "--no-cache", "-q", "--max-file-size", "1MB", "small.py"]).exit_code == 1
     bad = CliRunner().invoke(main, ["check", "--max-file-size", "lots", "small.py"])
     assert bad.exit_code == 2 and "'lots' is not a size" in bad.output
+
+
+def test_a_file_with_too_many_tokens_is_skipped_with_one_line(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lossguard.static import session
+
+    monkeypatch.setattr(session, "MAX_TOKENS", 500)
+    (project / "table.py").write_text(SIGMOID + "values = [" + "1, " * 600 + "]\n")
+    result = check_paths(["small.py", "table.py"])
+    assert [Path(f.path).name for f in result.findings] == ["small.py"]
+    assert result.skipped == ["table.py: skipped: about 1,246 tokens is over the 500 that one analysis may hold "
+                              "in memory"]
+    assert result.errors == []

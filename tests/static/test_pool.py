@@ -159,5 +159,5 @@ def test_chunks_are_contiguous_and_cover_every_file() -> None:
 
 def test_the_default_is_the_cpus_this_process_may_use() -> None:
     expected = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    assert pool.available_cpus() == (getattr(os, "process_cpu_count", lambda: expected)() or 1)
+    assert checker.available_cpus() == (getattr(os, "process_cpu_count", lambda: expected)() or 1)
     assert checker.check_paths.__kwdefaults__["jobs"] == 1, "the library call stays in-process unless asked"
