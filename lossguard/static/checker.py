@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from lossguard.static.cache import ResultCache
 
 _VOCABULARY = prefilter_vocabulary()
+# Below this many files to analyse, starting processes costs more than it saves: check them in this process.
+MIN_FILES_FOR_POOL = 6
 
 
 @dataclass
@@ -129,9 +131,9 @@ def available_cpus() -> int:
 
 def _check_files(files: list[str], jobs: int, checked: dict[Path, str], enabled: frozenset[str] | None,
                  config: Config) -> dict[str, FileResult]:
-    from lossguard.static import pool
+    if jobs > 1 and len(files) >= MIN_FILES_FOR_POOL:
+        from lossguard.static import pool
 
-    if jobs > 1 and len(files) >= pool.MIN_FILES_FOR_POOL:
         return pool.check_in_pool(files, min(jobs, len(files)), checked, enabled, config)
     from lossguard.static.session import CheckSession
 

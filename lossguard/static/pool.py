@@ -19,8 +19,6 @@ from pathlib import Path
 from lossguard.config import Config
 from lossguard.static.session import CheckSession, FileResult
 
-# Below this many files to analyse, starting processes costs more than it saves: check them in this process.
-MIN_FILES_FOR_POOL = 6
 _CHUNKS_PER_WORKER = 4
 
 _session: CheckSession | None = None

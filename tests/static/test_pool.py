@@ -113,7 +113,7 @@ def test_the_pool_is_used_and_agrees_with_one_process(tmp_path: Path, monkeypatc
     alone = check_paths([str(root)], config=Config(root=root), jobs=1)
     assert used == []
     pooled = check_paths([str(root)], config=Config(root=root), jobs=2)
-    assert used and used[0] >= pool.MIN_FILES_FOR_POOL
+    assert used and used[0] >= checker.MIN_FILES_FOR_POOL
     assert pooled.findings == alone.findings and pooled.errors == alone.errors
     codes = {f.code for f in alone.findings}
     assert {"LG101", "LG102", "LG103", "LG107"} <= codes
