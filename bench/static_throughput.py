@@ -27,7 +27,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,28 +52,42 @@ class Measure:
     note: str = ""
 
 
+# A child's `ru_maxrss` counts the memory of the process it was forked from (the kernel records the old address
+# space's peak at exec), so every command is forked from this small process, which reports that child alone.
+_MEASURE = """
+import os, sys, time
+limit, out, command = float(sys.argv[1]), sys.argv[2], sys.argv[3:]
+start = time.monotonic()
+pid = os.fork()
+if pid == 0:
+    descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    os.dup2(descriptor, 1)
+    os.dup2(descriptor, 2)
+    os.execvp(command[0], command)
+while True:
+    done, status, usage = os.wait4(pid, os.WNOHANG)
+    if done:
+        break
+    if limit and time.monotonic() - start > limit:
+        os.kill(pid, 9)
+        done, status, usage = os.wait4(pid, 0)
+        break
+    time.sleep(0.01)
+print(os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime, time.monotonic() - start, usage.ru_maxrss)
+"""
+
+
 def measure(command: list[str], cwd: Path | None = None, kill_after: float | None = None,
             env: dict[str, str] | None = None) -> Measure:
-    """Wall, CPU (the process and every child it waited for) and peak RSS of one child process."""
-    start = time.perf_counter()
-    child = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    output: list[bytes] = []
-    deadline = start + kill_after if kill_after else None
-    while True:
-        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
-        if pid:
-            break
-        if deadline and time.perf_counter() > deadline:
-            os.kill(child.pid, signal.SIGKILL)
-            pid, status, usage = os.wait4(child.pid, 0)
-            break
-        time.sleep(0.01)
-    wall = time.perf_counter() - start
-    output.append(child.stdout.read() if child.stdout else b"")
-    text = b"".join(output).decode(errors="replace").strip().splitlines()
-    code = os.waitstatus_to_exitcode(status)
-    note = "killed after 60 s" if code == -signal.SIGKILL else (text[-1][:90] if text else "")
-    return Measure(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, code, note)
+    """Wall, CPU (the process and every child it waited for) and peak RSS of the largest of them."""
+    with tempfile.NamedTemporaryFile(dir=CACHE, suffix=".out") as output:
+        report = subprocess.run([sys.executable, "-c", _MEASURE, str(kill_after or 0), output.name, *command],
+                                cwd=cwd, env=env, capture_output=True, text=True, check=True)
+        text = Path(output.name).read_text(errors="replace").strip().splitlines()
+    code, cpu, wall, peak_kb = report.stdout.split()
+    killed = int(code) == -signal.SIGKILL
+    note = f"killed after {kill_after:.0f} s" if killed else (text[-1][:90] if text else "")
+    return Measure(float(wall), float(cpu), int(peak_kb) / 1024, int(code), note)
 
 
 def lossguard_env() -> dict[str, str]:
@@ -124,7 +137,7 @@ def tool_command(name: str, folder: Path, tree: Path) -> tuple[list[str], dict[s
 
 def loss_heavy_corpus(copies: int) -> Path:
     """`copies` renamed copies of the fixture files that mention a loss (each copy keeps its imports working)."""
-    target = CACHE / "corpora" / f"loss-heavy-x{copies}"
+    target = CACHE / "corpora" / f"loss-heavy-unique-x{copies}"
     if target.is_dir():
         return target
     temporary = Path(tempfile.mkdtemp(dir=CACHE))
@@ -132,8 +145,22 @@ def loss_heavy_corpus(copies: int) -> Path:
     for copy in range(copies):
         for kind in ("pitfalls", "correct"):
             shutil.copytree(REPOSITORY / "fixtures" / kind, temporary / f"{kind}_{copy}")
+    for path in temporary.rglob("*"):
+        _make_unique(path, path.relative_to(temporary).as_posix())
     temporary.rename(target)
     return target
+
+
+def _make_unique(path: Path, name: str) -> None:
+    """A different source text in every copy, so that no cache keyed by content can serve one copy from another."""
+    if path.suffix == ".py":
+        path.write_text(path.read_text() + f"\n# {name}\n")
+    elif path.suffix == ".ipynb":
+        document = json.loads(path.read_text())
+        code = [cell for cell in document["cells"] if cell.get("cell_type") == "code"]
+        source = code[-1]["source"]
+        code[-1]["source"] = (source if isinstance(source, str) else "".join(source)) + f"\n# {name}\n"
+        path.write_text(json.dumps(document))
 
 
 def candidates(tree: Path) -> tuple[list[str], list[str]]:

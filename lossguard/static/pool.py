@@ -56,6 +56,8 @@ def chunked(files: list[str], jobs: int) -> list[list[str]]:
 def check_in_pool(files: list[str], jobs: int, checked: dict[Path, str], enabled: frozenset[str] | None,
                   config: Config, chunks: list[list[str]] | None = None) -> dict[str, FileResult]:
     """Every file's result, checked by `jobs` processes; a file whose process died has an error line instead."""
+    import lossguard.static.project  # noqa: F401 - imported once here, so that forked workers start with libcst
+
     results: dict[str, FileResult] = {}
     arguments = (checked, enabled, config)
     try:

@@ -14,11 +14,8 @@ from __future__ import annotations
 import ast
 import json
 import os
-import resource
-import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,8 +42,31 @@ class Run:
                 f"stderr: {tail!r}")
 
 
-def _cap_address_space() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (_ADDRESS_SPACE_CAP, _ADDRESS_SPACE_CAP))
+# Run in a small Python process between pytest and lossguard: a child's `ru_maxrss` counts the memory of the process
+# it was forked from (the kernel records the old address space's peak at exec), and pytest with torch loaded is
+# bigger than the budget. This one forks lossguard from a few megabytes, caps its address space, kills it after
+# the given time, and prints exit code, CPU seconds, wall seconds and peak kB of that child alone.
+_MEASURE = """
+import os, resource, sys, time
+limit, out, err, command = float(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
+start = time.monotonic()
+pid = os.fork()
+if pid == 0:
+    resource.setrlimit(resource.RLIMIT_AS, (%d, %d))
+    os.dup2(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 1)
+    os.dup2(os.open(err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 2)
+    os.execv(command[0], command)
+while True:
+    done, status, usage = os.wait4(pid, os.WNOHANG)
+    if done:
+        break
+    if time.monotonic() - start > limit:
+        os.kill(pid, 9)
+        done, status, usage = os.wait4(pid, 0)
+        break
+    time.sleep(0.02)
+print(os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime, time.monotonic() - start, usage.ru_maxrss)
+""" % (_ADDRESS_SPACE_CAP, _ADDRESS_SPACE_CAP)
 
 
 def check_measured(path: Path, *options: str) -> Run:
@@ -54,23 +74,10 @@ def check_measured(path: Path, *options: str) -> Run:
     environment = {**os.environ, "PYTHONPATH": str(REPOSITORY)}
     command = [sys.executable, "-m", "lossguard", "check", "--no-cache", "--jobs", "1", *options, str(path)]
     out, err = path.parent / "stdout.txt", path.parent / "stderr.txt"
-    with open(out, "w") as stdout, open(err, "w") as stderr:
-        start = time.monotonic()
-        child = subprocess.Popen(command, stdout=stdout, stderr=stderr, env=environment, cwd=path.parent,
-                                 preexec_fn=_cap_address_space)
-        while True:
-            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() - start > _KILL_AFTER_S:
-                os.kill(child.pid, signal.SIGKILL)
-                pid, status, usage = os.wait4(child.pid, 0)
-                break
-            time.sleep(0.02)
-        wall = time.monotonic() - start
-    child.returncode = os.waitstatus_to_exitcode(status)
-    return Run(child.returncode, usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss / 1024, out.read_text(),
-               err.read_text())
+    report = subprocess.run([sys.executable, "-c", _MEASURE, str(_KILL_AFTER_S), str(out), str(err), *command],
+                            env=environment, cwd=path.parent, capture_output=True, text=True, check=True)
+    code, cpu, wall, peak_kb = report.stdout.split()
+    return Run(int(code), float(cpu), float(wall), int(peak_kb) / 1024, out.read_text(), err.read_text())
 
 
 def assert_within_budget(run: Run) -> None:
