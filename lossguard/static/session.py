@@ -30,8 +30,9 @@ if TYPE_CHECKING:
 # modules measured have 25,000-60,000 (modeling_utils.py of transformers: 256 kB, 43,000 by the estimate below).
 MAX_TOKENS = 100_000
 _TOKEN = re.compile(r"\w+|[^\w\s]")
-# About 230 bytes of memory per byte of typical source once parsed: ~60 MB of trees at most per process.
-_PARSE_CACHE_SOURCE_BYTES = 256_000
+# About 230 bytes of memory per byte of typical source once parsed (modeling_utils.py of transformers, 256 kB:
+# 58 MB): ~120 MB of trees at most per process, enough to keep the modules that most files of a package import.
+_PARSE_CACHE_SOURCE_BYTES = 512_000
 
 
 class TooLarge(SourceError):
