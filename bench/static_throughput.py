@@ -1,6 +1,7 @@
 """Throughput and bounds of `lossguard check` on code nobody on the team wrote (run by hand; prints one table):
 
-    python bench/static_throughput.py [--corpora lightning,timm,transformers,loss-heavy] [--anchors] [--skip-pathological]
+    python bench/static_throughput.py [--corpora lightning,timm,loss-heavy,transformers] [--anchors] [--one-cold-run]
+                                      [--skip-pathological] [--skip-scaling]
 
 The corpora are installed by this script, with pinned versions, into `bench/.cache/` (its own `.gitignore`):
 wheels are fetched with `pip download --no-deps` and unpacked, so the trees are exactly the released packages.
@@ -206,16 +207,17 @@ def row(corpus: str, label: str, m: Measure, files: int, floor: Measure | None) 
                      f"{m.peak_mb:.0f}", ratio_cpu, ratio_wall), flush=True)
 
 
-def bench_corpus(name: str, tree: Path, tools: dict[str, Path]) -> None:
+def bench_corpus(name: str, tree: Path, tools: dict[str, Path], one_cold_run: bool = False) -> None:
     files, loss_files = candidates(tree)
     label = f"{name} ({len(files)}/{len(loss_files)})"
     libcst_floor = measure(floor_command("libcst", loss_files))
     cache = Path(tempfile.mkdtemp(dir=CACHE, prefix="lossguard-cache-"))
     env = lossguard_env()
     try:
-        row(label, "lossguard cold --jobs 1", measure(check_command(tree, cache, 1), env=env), len(files),
-            libcst_floor)
-        shutil.rmtree(cache)
+        if not one_cold_run:
+            row(label, "lossguard cold --jobs 1", measure(check_command(tree, cache, 1), env=env), len(files),
+                libcst_floor)
+            shutil.rmtree(cache)
         row(label, "lossguard cold (default jobs)", measure(check_command(tree, cache, None), env=env), len(files),
             libcst_floor)
         row(label, "lossguard warm", measure(check_command(tree, cache, None), env=env), len(files), libcst_floor)
@@ -227,8 +229,9 @@ def bench_corpus(name: str, tree: Path, tools: dict[str, Path]) -> None:
                 len(files), libcst_floor)
         finally:
             edited.write_bytes(original)
-        row(label, "lossguard --no-cache (default jobs)", measure(check_command(tree, None, None), env=env),
-            len(files), libcst_floor)
+        if not one_cold_run:
+            row(label, "lossguard --no-cache (default jobs)", measure(check_command(tree, None, None), env=env),
+                len(files), libcst_floor)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     row(label, "ast.parse, every file", measure(floor_command("ast", files)), len(files), libcst_floor)
@@ -320,6 +323,8 @@ def main() -> None:
     parser.add_argument("--anchors", action="store_true", help="also TorchFix and Fixit (minutes per tree)")
     parser.add_argument("--skip-pathological", action="store_true")
     parser.add_argument("--skip-scaling", action="store_true")
+    parser.add_argument("--one-cold-run", action="store_true",
+                        help="skip the --jobs 1 and --no-cache runs (transformers takes many minutes per cold run)")
     options = parser.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)
     (CACHE / ".gitignore").write_text("*\n")
@@ -328,7 +333,7 @@ def main() -> None:
     header()
     for name in options.corpora.split(","):
         tree = loss_heavy_corpus(4) if name == "loss-heavy" else install_corpus(name)
-        bench_corpus(name, tree, tools)
+        bench_corpus(name, tree, tools, options.one_cold_run)
     if not options.skip_pathological:
         bench_pathological()
     if "loss-heavy" in options.corpora:
