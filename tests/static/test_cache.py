@@ -167,3 +167,32 @@ def test_cached_findings_read_back_equal(workspace: Path) -> None:
     warm = check_paths([str(workspace)], config=config, cache_folder=workspace / CACHE_FOLDER)
     assert [dataclasses.asdict(f) for f in warm.findings] == [dataclasses.asdict(f) for f in cold.findings]
     assert cold.findings[0].related, "the cross-module finding points into nets/heads.py"
+
+
+def test_the_command_line_keeps_the_cache_next_to_pyproject(workspace: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from lossguard.cli import main
+
+    monkeypatch.chdir(workspace / "nets")
+    assert CliRunner().invoke(main, ["check", "-q", ".."]).exit_code == 1
+    assert (workspace / CACHE_FOLDER / ".gitignore").is_file(), "next to the pyproject.toml in use"
+    shutil.rmtree(workspace / CACHE_FOLDER)
+    assert CliRunner().invoke(main, ["check", "-q", "--no-cache", ".."]).exit_code == 1
+    assert not (workspace / CACHE_FOLDER).exists()
+    elsewhere = tmp_path / "elsewhere"
+    assert CliRunner().invoke(main, ["check", "-q", "--cache-dir", str(elsewhere), ".."]).exit_code == 1
+    assert list(elsewhere.rglob("*.json")) and not (workspace / CACHE_FOLDER).exists()
+
+
+def test_without_pyproject_the_cache_is_in_the_common_folder_of_the_paths(tmp_path: Path) -> None:
+    from lossguard.static.checker import default_cache_folder
+
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "x.py").write_text("")
+    paths = [str(tmp_path / "a" / "x.py"), str(tmp_path / "a" / "b")]
+    assert default_cache_folder(paths, Config()) == tmp_path / "a" / CACHE_FOLDER
+    assert default_cache_folder([str(tmp_path / "a" / "x.py")], Config()) == tmp_path / "a" / CACHE_FOLDER
+    configured = Config(source=str(tmp_path / "pyproject.toml"))
+    assert default_cache_folder(paths, configured) == tmp_path / CACHE_FOLDER
