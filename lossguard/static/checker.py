@@ -111,8 +111,9 @@ def check_paths(paths: list[str], enabled: frozenset[str] | None = None, config:
             result.errors.append(outcome)
         elif outcome is not None:
             result.findings.extend(outcome.findings)
-            if outcome.skipped is not None:
+            if outcome.skipped is not None:  # too large to analyse after all: skipped, as over max-file-size
                 result.skipped.append(outcome.skipped)
+                result.files_checked -= 1
             if outcome.error is not None:
                 result.errors.append(outcome.error)
     result.findings = sort_findings(result.findings)
