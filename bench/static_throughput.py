@@ -129,8 +129,8 @@ def install_tools(anchors: bool) -> dict[str, Path]:
 def tool_command(name: str, folder: Path, tree: Path) -> tuple[list[str], dict[str, str]]:
     env = {**os.environ, "PYTHONPATH": str(folder)}
     if name == "ruff":
-        return [str(folder / "bin" / "ruff"), "check", "--select", "E9", "--no-cache", "--no-respect-gitignore", "--quiet",
-                str(tree)], env
+        ruff = str(folder / "bin" / "ruff")
+        return [ruff, "check", "--select", "E9", "--no-cache", "--no-respect-gitignore", "--quiet", str(tree)], env
     if name == "torchfix":
         return [sys.executable, "-m", "torchfix", str(tree)], env
     return [sys.executable, "-m", "fixit", "lint", str(tree)], env
@@ -267,8 +267,9 @@ def pathological_inputs(folder: Path) -> dict[str, Path]:
             {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": s}
             for s in sources]}))
     block = "".join(f"layer_{n} = nn.Linear({n % 97 + 1}, 8)\n" for n in range(1_000))
-    write("big_20mb.py", "import torch.nn as nn\ncriterion = nn.CrossEntropyLoss()\n" + block * (20_000_000 // len(block)))
-    write("big_4_9mb.py", "import torch.nn as nn\ncriterion = nn.CrossEntropyLoss()\n" + block * (4_900_000 // len(block)))
+    header = "import torch.nn as nn\ncriterion = nn.CrossEntropyLoss()\n"
+    write("big_20mb.py", header + block * (20_000_000 // len(block)))
+    write("big_4_9mb.py", header + block * (4_900_000 // len(block)))
     write("dense_490kb.py", "import torch.nn as nn\ncriterion = nn.MSELoss()\nv = [" + "1," * 245_000 + "]\n")
     return inputs
 
@@ -313,8 +314,8 @@ def bench_scaling() -> None:
         tree = loss_heavy_corpus(copies)
         files, loss_files = candidates(tree)
         m = measure(check_command(tree, None, 1), env=lossguard_env())
-        print(f"| x{copies} | {len(files)} | {len(loss_files)} | {m.wall:.2f} | {m.cpu:.2f} | {len(files) / m.wall:.0f} "
-              f"| {1000 * m.cpu / max(1, len(loss_files)):.0f} |", flush=True)
+        print(f"| x{copies} | {len(files)} | {len(loss_files)} | {m.wall:.2f} | {m.cpu:.2f} "
+              f"| {len(files) / m.wall:.0f} | {1000 * m.cpu / max(1, len(loss_files)):.0f} |", flush=True)
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""The result cache (`.lossguard_cache/`): a file's findings and error line, reused while nothing they depend on changed.
+"""The result cache (`.lossguard_cache/`): a file's findings and error line, reused while nothing they read changed.
 
 An entry is found by the file's path, its content hash, how the run treats it (the path shown, its per-file
 ignores) and the run's settings digest (lossguard's version, a hash of lossguard's own source files so that a
