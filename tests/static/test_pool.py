@@ -65,6 +65,7 @@ VARIANTS = [("Sigmoid", 1, "BCEWithLogitsLoss"), ("Softmax", 10, "CrossEntropyLo
 
 def make_project(root: Path, packages: int = 12) -> Path:
     """train_N.py -> engine.py (the loss call) and pkgN/models.py -> pkgN/layers.py (the activation)."""
+    root.mkdir(exist_ok=True)
     (root / "pyproject.toml").write_text("")
     (root / "engine.py").write_text(ENGINE)
     (root / "broken.py").write_text(BROKEN)
@@ -79,24 +80,26 @@ def make_project(root: Path, packages: int = 12) -> Path:
     return root
 
 
-def _cli_json(paths: list[str], jobs: int, cwd: Path) -> subprocess.CompletedProcess:
+def _cli_json(paths: list[str], jobs: int, cwd: Path, cache: Path | None = None) -> subprocess.CompletedProcess:
     environment = {**os.environ, "PYTHONPATH": str(REPOSITORY)}
+    caching = ["--cache-dir", str(cache)] if cache else ["--no-cache"]
     return subprocess.run(
-        [sys.executable, "-m", "lossguard", "check", "--format", "json", "--no-cache", "--jobs", str(jobs), *paths],
+        [sys.executable, "-m", "lossguard", "check", "--format", "json", *caching, "--jobs", str(jobs), *paths],
         cwd=cwd, env=environment, capture_output=True, text=True, timeout=300,
     )
 
 
 @pytest.mark.parametrize("corpus", ["fixtures", "generated"])
-def test_jobs_1_and_2_print_the_same_json_and_errors(tmp_path: Path, corpus: str) -> None:
+def test_jobs_1_and_2_and_a_warm_cache_print_the_same_json_and_errors(tmp_path: Path, corpus: str) -> None:
     if corpus == "fixtures":
         cwd, paths = REPOSITORY, ["fixtures"]
     else:
-        cwd, paths = make_project(tmp_path), ["."]
+        cwd, paths = make_project(tmp_path / "project"), ["."]
     one, two = _cli_json(paths, 1, cwd), _cli_json(paths, 2, cwd)
+    cold, warm = (_cli_json(paths, 2, cwd, tmp_path / "cache") for _ in range(2))
     assert one.returncode == two.returncode == (2 if corpus == "generated" else 1), one.stderr
-    assert one.stdout == two.stdout
-    assert one.stderr == two.stderr
+    for run in (two, cold, warm):
+        assert (run.returncode, run.stdout, run.stderr) == (one.returncode, one.stdout, one.stderr)
     assert one.stdout.count('"code"') >= 10
 
 
