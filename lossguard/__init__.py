@@ -1,7 +1,8 @@
 """lossguard: catch PyTorch loss-function pitfalls before and during training.
 
-The static half (`check_source`, `check_paths`) needs only libcst; the runtime half (`install`, `uninstall`,
-`guard`, `findings`) needs torch and is imported on first use, so `import lossguard` stays cheap and torch-free.
+The static half (`check_source`, `check_paths`) needs only click (and libcst for `--fix`); the runtime half
+(`install`, `uninstall`, `guard`, `findings`) needs torch and is imported on first use, so `import lossguard` stays
+cheap and torch-free.
 """
 
 from __future__ import annotations

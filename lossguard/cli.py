@@ -97,26 +97,37 @@ def _split_codes(values: tuple[str, ...]) -> list[str]:
 @click.option("--write-baseline", "write_baseline_path", type=click.Path(dir_okay=False, path_type=str),
               help="Record every current finding in this baseline file, then exit 0.")
 @click.option("--show-settings", is_flag=True, help="Print the resolved configuration and where it came from.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), metavar="N",
+              help="Check files in N processes (default: the number of CPUs; 1: in this process).")
+@click.option("--max-file-size", metavar="SIZE",
+              help="Skip files larger than SIZE: bytes, or 500kB, 5MB, 1GiB (default: max-file-size, else 5MB).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=str),
+              help="Where to keep the result cache (default: .lossguard_cache next to pyproject.toml).")
 @click.pass_context
 def check(
     ctx: click.Context, paths: tuple[str, ...], select: tuple[str, ...], ignore: tuple[str, ...],
     output_format: str, exit_zero: bool, quiet: bool, config_path: str | None, fix: bool, unsafe_fixes: bool,
     diff: bool, statistics: bool, show_source: bool, output_file: str | None, stdin_filename: str | None,
     report_unused_noqa: bool, baseline_path: str | None, write_baseline_path: str | None, show_settings: bool,
+    jobs: int | None, max_file_size: str | None, no_cache: bool, cache_dir: str | None,
 ) -> None:
     """Check Python files and notebooks under PATHS (default: the current folder) for loss pitfalls.
 
     PATHS `-` reads standard input (name it with --stdin-filename).
     """
+    import dataclasses
     from pathlib import Path
 
     from lossguard import linter_options as extra
     from lossguard.baseline import BaselineError, load_baseline, new_findings, write_baseline
-    from lossguard.config import ConfigError, load_config
+    from lossguard.config import ConfigError, load_config, parse_size
     from lossguard.formats import render
     from lossguard.formats.text import Fixable
     from lossguard.rules import select_codes
-    from lossguard.static.checker import CheckResult, check_file_text, check_paths
+    from lossguard.static.checker import (
+        CheckResult, available_cpus, check_file_text, check_paths, default_cache_folder,
+    )
     from lossguard.static.source import SourceError
     from lossguard.static.source_lines import SourceLines
 
@@ -126,6 +137,11 @@ def check(
                                _split_codes(ignore) or list(config.ignore))
     except (ValueError, ConfigError) as error:
         raise click.UsageError(str(error)) from None
+    if max_file_size is not None:
+        try:
+            config = dataclasses.replace(config, max_file_size=parse_size(max_file_size))
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="'--max-file-size'") from None
 
     if show_settings:
         from lossguard.settings import describe_settings
@@ -138,6 +154,13 @@ def check(
         click.echo(describe_settings(config, enabled, {"select": _split_codes(select), "ignore": _split_codes(ignore)},
                                      options))
         return
+
+    targets = list(paths) or ["."]
+    cache_folder = None if no_cache else Path(cache_dir) if cache_dir else default_cache_folder(targets, config)
+
+    def run_check() -> CheckResult:
+        return check_paths(targets, enabled=enabled, config=config, jobs=jobs or available_cpus(),
+                           cache_folder=cache_folder)
 
     stdin = list(paths) == ["-"]
     texts: dict[str, str] = {}
@@ -152,7 +175,7 @@ def check(
     elif stdin_filename:
         raise click.UsageError("--stdin-filename needs `-` as the path")
     else:
-        result = check_paths(list(paths) or ["."], enabled=enabled, config=config)
+        result = run_check()
     sources = SourceLines(texts)
 
     fixed: int | None = None
@@ -166,7 +189,7 @@ def check(
         run = extra.fix_files(result.findings, enabled=enabled, config=config, unsafe=unsafe_fixes, write=True)
         fixed = run.fixed
         if run.files:  # report what is left after the fixes
-            result = check_paths(list(paths) or ["."], enabled=enabled, config=config)
+            result = run_check()
         result.errors.extend(run.errors)
 
     if write_baseline_path:
@@ -206,7 +229,7 @@ def check(
     else:
         output = render(result.findings, output_format, quiet=quiet, files_checked=result.files_checked,
                         errors=len(result.errors), error_lines=result.errors, fixable=fixable, fixed=fixed,
-                        sources=sources if show_source else None, colour=colour)
+                        sources=sources if show_source else None, colour=colour, skipped=len(result.skipped))
     if output_format == "text":
         lines = [*unused, output] if unused else [output]
         if hidden and not quiet:

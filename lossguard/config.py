@@ -6,6 +6,7 @@ select = ["LG1", "LG2"]            # codes or prefixes; default: every rule
 ignore = ["LG103"]
 exclude = ["tests/fixtures/**", "legacy_*.py"]   # glob patterns, relative to the folder of pyproject.toml
 per-file-ignores = { "notebooks/*.ipynb" = ["LG401"] }
+max-file-size = "5MB"              # larger files are skipped unread; bytes (an integer) or "500kB", "5MB", "1GiB"
 ```
 
 Command-line `--select`/`--ignore` replace the configured ones. The file is looked up from the current folder
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +28,11 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python < 3.11 only
     import tomli as tomllib
+
+
+DEFAULT_MAX_FILE_SIZE = 5_000_000
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20, "gib": 2**30}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$", re.IGNORECASE)
 
 
 class ConfigError(Exception):
@@ -40,6 +47,7 @@ class Config:
     exclude: tuple[str, ...] = ()
     per_file_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)
     source: str | None = None  # the pyproject.toml it came from
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE  # bytes; larger files are skipped before they are read
 
     def _relative(self, path: str) -> str:
         absolute = Path(path).resolve()
@@ -94,7 +102,7 @@ def load_config(path: Path | None = None, start: Path | None = None) -> Config:
     table = document.get("tool", {}).get("lossguard", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.lossguard] must be a table")
-    known = {"select", "ignore", "exclude", "per-file-ignores"}
+    known = {"select", "ignore", "exclude", "per-file-ignores", "max-file-size"}
     unknown = sorted(set(table) - known)
     if unknown:
         raise ConfigError(f"{path}: unknown [tool.lossguard] key {unknown[0]!r} (known: {', '.join(sorted(known))})")
@@ -108,6 +116,7 @@ def load_config(path: Path | None = None, start: Path | None = None) -> Config:
         exclude=_strings(table, "exclude", path),
         per_file_ignores={pattern: _codes(per_file, pattern, path, "per-file-ignores ") for pattern in per_file},
         source=str(path),
+        max_file_size=_file_size(table, path),
     )
 
 
@@ -119,6 +128,36 @@ def _codes(table: dict, key: str, path: Path, context: str = "") -> tuple[str, .
     except ValueError as error:
         raise ConfigError(f"{path}: {context}{key}: {error}") from None
     return codes
+
+
+def parse_size(value: object) -> int:
+    """Bytes from an integer or a string such as "5MB", "500 kB", "1.5MiB" (kB/MB/GB decimal, KiB/MiB/GiB binary).
+
+    Raises ValueError with a one-line reason; the limit must be positive (there is no "no limit": a hostile file
+    must not be able to exhaust memory).
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a size")
+    if isinstance(value, int):
+        size = value
+    else:
+        match = _SIZE.match(str(value))
+        unit = match.group(2).lower() if match else ""
+        if match is None or unit not in _SIZE_UNITS:
+            raise ValueError(f"{value!r} is not a size (bytes, or a number with kB, MB, GB, KiB, MiB, GiB)")
+        size = int(float(match.group(1)) * _SIZE_UNITS[unit])
+    if size <= 0:
+        raise ValueError(f"{value!r} is not a positive size")
+    return size
+
+
+def _file_size(table: dict, path: Path) -> int:
+    if "max-file-size" not in table:
+        return DEFAULT_MAX_FILE_SIZE
+    try:
+        return parse_size(table["max-file-size"])
+    except ValueError as error:
+        raise ConfigError(f"{path}: max-file-size: {error}") from None
 
 
 def _strings(table: dict, key: str, path: Path) -> tuple[str, ...]:

@@ -11,27 +11,33 @@ import sys
 import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from lossguard.config import Config
 from lossguard.static.checker import CheckResult
 from lossguard.findings import Finding
-from lossguard.static.autofix import FileFixes, fix_text, fixability, read_text
-from lossguard.static.fixes import SAFE_FIX_CODES, UNSAFE_FIX_CODES
+from lossguard.rules import RULES
 from lossguard.static.paths import display_path
 from lossguard.static.source import SourceError
 from lossguard.static.source_lines import SourceLines
 
-_FIXABLE = SAFE_FIX_CODES | UNSAFE_FIX_CODES
+if TYPE_CHECKING:
+    from lossguard.static.autofix import FileFixes
+
+# From the catalogue, so that a check that fixes nothing never imports the fix engine (and libcst).
+_FIXABLE = frozenset(rule.code for rule in RULES if rule.autofix)
+# Planning a fix re-reads the file for each finding: past this many findings in one file, the rest are not counted
+# in the summary's `(N fixable with --fix)` (a generated notebook of 2,000 findings took minutes).
+MAX_PLANNED_PER_FILE = 20
 
 
 @dataclass
 class FixRun:
     """What `--fix` / `--diff` did over the files of a run."""
 
-    files: list[FileFixes] = field(default_factory=list)
+    files: list["FileFixes"] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -52,6 +58,8 @@ def use_colour(stream: TextIO, environ: dict[str, str] | os._Environ = os.enviro
 def fix_files(findings: list[Finding], *, enabled: frozenset[str], config: Config, unsafe: bool,
               write: bool) -> FixRun:
     """Fix every file that has a finding of a rule with a fix; write the changed ones when `write`."""
+    from lossguard.static.autofix import fix_text, read_text
+
     run = FixRun()
     paths = sorted({f.path for f in findings if f.code in _FIXABLE})
     for path in paths:
@@ -98,6 +106,8 @@ def _write(path: str, text: str) -> None:
 def print_diff(result: CheckResult, texts: dict[str, str], stdin_filename: str | None, *,
                enabled: frozenset[str], config: Config, unsafe: bool, exit_zero: bool) -> int:
     """`--diff`: the fixes as a unified diff on stdout, what it would fix on stderr; the exit status."""
+    from lossguard.static.autofix import fix_text
+
     if texts:
         (name, text), = texts.items()
         try:
@@ -123,6 +133,8 @@ def print_diff(result: CheckResult, texts: dict[str, str], stdin_filename: str |
 def fix_standard_input(texts: dict[str, str], stdin_filename: str | None, *, enabled: frozenset[str],
                        config: Config, unsafe: bool, quiet: bool, show_source: bool, exit_zero: bool) -> int:
     """`--fix` on standard input, as ruff does it: the fixed source on stdout, the report on stderr."""
+    from lossguard.static.autofix import fix_text
+
     from lossguard.formats import render
     from lossguard.static.checker import check_file_text
 
@@ -157,8 +169,16 @@ def fixable_summary(findings: list[Finding], texts: dict[str, str] | None = None
     candidates = [f for f in findings if f.code in _FIXABLE]
     if not candidates:
         return {}
+    from lossguard.static.autofix import fixability  # the fix engine and libcst only when something may be fixed
+
     paths = {f.path for f in candidates}
-    return fixability([f for f in findings if f.path in paths], texts)
+    per_file: dict[str, int] = {}
+    planned = []
+    for finding in findings:
+        if finding.path in paths and per_file.get(finding.path, 0) < MAX_PLANNED_PER_FILE:
+            per_file[finding.path] = per_file.get(finding.path, 0) + 1
+            planned.append(finding)
+    return fixability(planned, texts)
 
 
 def stdin_name(stdin_filename: str | None) -> str:
@@ -168,6 +188,8 @@ def stdin_name(stdin_filename: str | None) -> str:
 def unused_suppressions(paths: list[str], texts: dict[str, str], stdin_filename: str | None,
                         enabled: frozenset[str], config: Config) -> list[str]:
     """One line per suppression comment that silences none of its lossguard codes, in the files of the run."""
+    from lossguard.static.autofix import read_text
+
     from lossguard.static.discover import discover
     from lossguard.static.unused_noqa import unused_noqa
 

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from lossguard.cli import main
-from lossguard.config import ConfigError, load_config
+from lossguard.config import DEFAULT_MAX_FILE_SIZE, ConfigError, load_config, parse_size
 
 SIGMOID = "import torch.nn as nn\nmodel = nn.Sequential(nn.Linear(4, 1), nn.Sigmoid())\nloss = nn.BCEWithLogitsLoss()(model(x), y)\n"
 ONE_HOT = "import torch.nn.functional as F\nloss = F.cross_entropy(logits, F.one_hot(y, 3))\n"
@@ -74,6 +74,9 @@ def test_config_is_found_from_a_subfolder(project: Path, monkeypatch: pytest.Mon
     ("colour = 'red'", "unknown [tool.lossguard] key 'colour'"),
     ("select = [", "invalid TOML"),
     ("select = ['LG9']", "'LG9' matches no rule code"),
+    ("max-file-size = 'big'", "max-file-size: 'big' is not a size"),
+    ("max-file-size = 0", "max-file-size: 0 is not a positive size"),
+    ("max-file-size = true", "max-file-size: True is not a size"),
 ])
 def test_bad_configuration_is_a_one_line_usage_error(project: Path, table: str, message: str) -> None:
     _configure(project, table)
@@ -109,3 +112,18 @@ def test_every_configuration_error_names_its_file(project: Path, content: bytes,
     result = CliRunner().invoke(main, ["check", "."])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert result.output.splitlines()[-1].startswith(f"Error: {project / 'pyproject.toml'}: {message}")
+
+
+@pytest.mark.parametrize("value,size", [
+    (1234, 1234), ("1234", 1234), ("5MB", 5_000_000), ("5 mb", 5_000_000), ("500kB", 500_000),
+    ("1.5 MB", 1_500_000), ("2MiB", 2 * 1024 * 1024), ("1 GiB", 2**30), ("1GB", 10**9), ("10b", 10),
+])
+def test_max_file_size_in_bytes_or_with_a_unit(value: object, size: int) -> None:
+    assert parse_size(value) == size
+
+
+def test_max_file_size_from_the_table(project: Path) -> None:
+    _configure(project, "max-file-size = '2kB'")
+    assert load_config(project / "pyproject.toml").max_file_size == 2000
+    _configure(project, "select = ['LG1']")
+    assert load_config(project / "pyproject.toml").max_file_size == DEFAULT_MAX_FILE_SIZE == 5_000_000

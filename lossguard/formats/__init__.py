@@ -12,12 +12,14 @@ from lossguard.static.source_lines import SourceLines
 
 def render(findings: list[Finding], output_format: str, *, quiet: bool = False, files_checked: int = 0,
            errors: int = 0, error_lines: list[str] | tuple[str, ...] = (), fixable: Fixable | None = None,
-           fixed: int | None = None, sources: SourceLines | None = None, colour: bool = False) -> str:
+           fixed: int | None = None, sources: SourceLines | None = None, colour: bool = False,
+           skipped: int = 0) -> str:
     """Findings as the text of one output format (an empty string when there is nothing to print).
 
     `errors` counts the files that could not be checked (for the text summary); `error_lines` are their lines,
     which the CI formats carry too (SARIF as tool execution notifications, GitHub as `::error` annotations).
-    `fixable`, `fixed`, `sources` (source excerpts) and `colour` concern the text format only."""
+    `fixable`, `fixed`, `sources` (source excerpts), `colour` and `skipped` (files over the size bounds) concern
+    the text format only."""
     if output_format == "json":
         return render_json(findings)
     if output_format == "sarif":
@@ -25,4 +27,4 @@ def render(findings: list[Finding], output_format: str, *, quiet: bool = False, 
     if output_format == "github":
         return render_github(findings, error_lines)
     return render_text(findings, quiet=quiet, files_checked=files_checked, errors=errors, fixable=fixable,
-                       fixed=fixed, sources=sources, colour=colour)
+                       fixed=fixed, sources=sources, colour=colour, skipped=skipped)

@@ -50,9 +50,9 @@ def _files(count: int) -> str:
 
 def render_text(findings: list[Finding], *, quiet: bool = False, files_checked: int = 0, errors: int = 0,
                 fixable: Fixable | None = None, fixed: int | None = None, sources: SourceLines | None = None,
-                colour: bool = False) -> str:
+                colour: bool = False, skipped: int = 0) -> str:
     """The report. `fixed` (a `--fix` run) turns the summary into `Found N problems (F fixed, R remaining).`;
-    `sources` adds an excerpt under each finding."""
+    `sources` adds an excerpt under each finding; `skipped` counts files over the size bounds."""
     def style(text: str, role: str) -> str:
         return click.style(text, **_COLOURS[role]) if colour else text
 
@@ -65,13 +65,15 @@ def render_text(findings: list[Finding], *, quiet: bool = False, files_checked: 
         if not quiet:
             lines.append(style(f"  hint: {finding.hint}", "hint"))
     if not quiet:
-        lines.append(_summary(findings, files_checked, errors, fixable, fixed))
+        lines.append(_summary(findings, files_checked, errors, fixable, fixed, skipped))
     return "\n".join(lines)
 
 
 def _summary(findings: list[Finding], files_checked: int, errors: int, fixable: Fixable | None,
-             fixed: int | None) -> str:
+             fixed: int | None, skipped: int = 0) -> str:
     unchecked = f"; {errors} could not be checked (see the errors above)" if errors else ""
+    if skipped:
+        unchecked += f"; {skipped} skipped as too large (see above)"
     if fixed is not None and fixed:
         total = fixed + len(findings)
         noun = "problem" if total == 1 else "problems"
@@ -81,6 +83,6 @@ def _summary(findings: list[Finding], files_checked: int, errors: int, fixable: 
         noun = "problem" if len(findings) == 1 else "problems"
         extra = fixable.summary() if fixable else ""
         return f"Found {len(findings)} {noun} in {files} of {_files(files_checked)} checked{extra}{unchecked}."
-    if errors:
+    if errors or skipped:
         return f"No problems found in {_files(files_checked)} checked{unchecked}."
     return f"All checks passed ({_files(files_checked)} checked)."

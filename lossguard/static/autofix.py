@@ -169,6 +169,11 @@ def _apply_to_notebook(text: str, edits: list[Edit], program: NotebookProgram) -
     return rendered if _parses(fixed_program.source) else None
 
 
+# The summary's `(N fixable with --fix)` plans fixes with libcst, which holds ~1-2 kB of memory per byte of source:
+# files larger than this are not planned (their findings count as not fixable there; `--fix` still tries them).
+MAX_PLANNED_SOURCE = 200_000
+
+
 def fixability(findings: list[Finding], texts: dict[str, str] | None = None) -> dict[Finding, bool]:
     """For each finding with a fix: True when it is safe, False when only an unsafe fix exists.
 
@@ -181,6 +186,8 @@ def fixability(findings: list[Finding], texts: dict[str, str] | None = None) -> 
     for path, located in by_path.items():
         try:
             text = texts[path] if texts and path in texts else read_text(path)
+            if len(text) > MAX_PLANNED_SOURCE:
+                continue  # libcst holds ~1-2 kB per byte of source: a large file's fixes are not counted
             program = read_notebook(text.encode("utf-8")) if path.endswith(".ipynb") else None
             planned = plan_for_text(text, located, program, unsafe=True)
         except Exception:  # counting fixes is an extra of the report: a file it cannot plan counts none

@@ -81,6 +81,16 @@ def neutralise(lines: list[str]) -> list[str]:
     return out
 
 
+def _strip_leading_indent(lines: list[str]) -> list[str]:
+    """IPython runs a cell whose first line is indented with that indentation removed from every line that has it
+    (its `leading_indent` input transformation), so such a cell is valid Python in Jupyter."""
+    indent = re.match(r"[ \t]+", lines[0]) if lines else None
+    if indent is None:
+        return lines
+    prefix = indent.group(0)
+    return [line[len(prefix):] if line.startswith(prefix) else line for line in lines]
+
+
 def read_notebook(data: bytes) -> NotebookProgram:
     """The joined program of a notebook file's bytes. Raises SourceError with one-line reasons."""
     try:
@@ -102,7 +112,7 @@ def read_notebook(data: bytes) -> NotebookProgram:
     for index, cell in enumerate(cells, start=1):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
-        cell_lines = neutralise(_cell_lines(cell, index))
+        cell_lines = neutralise(_strip_leading_indent(_cell_lines(cell, index)))
         spans.append(CellSpan(index, len(lines) + 1, len(cell_lines)))
         lines.extend(cell_lines)
     return NotebookProgram("\n".join(lines) + "\n", tuple(spans))

@@ -23,6 +23,9 @@ from lossguard.static.values import ModuleRef, Value
 
 _ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 _PARENT_ROOTS = 3
+# Modules one checked file's analysis may read (its own, and what it imports, transitively). A training script
+# reads a handful; a test file of a large library can pull in a hundred, each costing a parse and a module body.
+MAX_MODULES_PER_ANALYSIS = 48
 # `from .engine import x`, `from pkg.engine import x`, `import pkg.engine as e`: (leading dots, dotted module name).
 _IMPORTED = re.compile(
     r"^[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?([\w, \t]*)|import[ \t]+([\w.]+))", re.MULTILINE)
@@ -47,6 +50,12 @@ def parse(source: str) -> ast.Module:
         raise SourceError(f"cannot parse: {error}") from None
 
 
+def _check_size(source: bytes) -> None:
+    nodes = estimated_nodes(source)
+    if nodes > MAX_SYNTAX_NODES:
+        raise FileSkipped(f"about {nodes:,} syntax nodes, over the {MAX_SYNTAX_NODES:,} one file may have")
+
+
 def project_root(directory: Path) -> Path:
     for folder in (directory, *directory.parents):
         if any((folder / marker).exists() for marker in _ROOT_MARKERS):
@@ -57,8 +66,10 @@ def project_root(directory: Path) -> Path:
 class ProjectIndex:
     """Observers by file, created on first need. `checked` are the files the user asked about (absolute)."""
 
-    def __init__(self, checked: set[Path] | None = None, enabled: frozenset[str] | None = None) -> None:
+    def __init__(self, checked: set[Path] | None = None, enabled: frozenset[str] | None = None,
+                 parser: Callable[[str], ast.Module] = parse) -> None:
         self.checked = checked or set()
+        self.parser = parser  # the checker passes a cache shared between the files of one process
         self.enabled = enabled
         self.observers: dict[Path, ModuleObserver | None] = {}  # None: being read, or could not be
         self.failures: dict[Path, SourceError | FileSkipped] = {}
@@ -68,7 +79,7 @@ class ProjectIndex:
 
     # ------------------------------------------------------------------ observers
     def observer_for_source(self, source: str, display: str, key: Path | None, locate=_no_cells) -> ModuleObserver:
-        module = parse(source)
+        module = self.parser(source)
         observer = ModuleObserver(module, display, self.enabled,
                                   reporting=key is None or key in self.checked, resolver=self.resolve, locate=locate,
                                   lines=source.splitlines(), budget=self.budget)
@@ -99,16 +110,15 @@ class ProjectIndex:
             data = key.read_bytes()
         except OSError as error:
             raise SourceError(f"cannot read: {error.strerror or error}") from None
-        nodes = estimated_nodes(data)
-        if nodes > MAX_SYNTAX_NODES:
-            raise FileSkipped(f"about {nodes:,} syntax nodes, over the {MAX_SYNTAX_NODES:,} one file may have")
         if key.suffix == ".ipynb":
             program = read_notebook(data)
+            _check_size(program.source.encode("utf-8"))  # the code cells, not the JSON around them
             try:
                 return self.observer_for_source(program.source, shown, key, program.locate)
             except SourceError as error:
                 error.cell, error.line = program.locate(error.line)
                 raise
+        _check_size(data)
         return self.observer_for_source(decode_python(data), shown, key)
 
     # ------------------------------------------------------------------ imports
@@ -123,6 +133,8 @@ class ProjectIndex:
         base_file: Path | None = getattr(importer, "file", None)
         if base_file is None:
             return False, None
+        if len(self.observers) >= MAX_MODULES_PER_ANALYSIS:
+            return True, None  # bounded: one analysis reads at most this many modules; the rest are unknown
         dots = len(qualified) - len(qualified.lstrip("."))
         parts = [part for part in qualified[dots:].split(".") if part]
         if parts:

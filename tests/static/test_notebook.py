@@ -91,3 +91,15 @@ def test_syntax_error_in_a_cell_is_located_by_cell(tmp_path: Path) -> None:
 def test_read_notebook_raises_source_error() -> None:
     with pytest.raises(SourceError):
         read_notebook(b"")
+
+
+def test_a_cell_indented_as_a_whole_runs_as_in_jupyter(tmp_path: Path) -> None:
+    # IPython strips the first line's indentation from the cell: " n = 3\n n\n" runs; the notebook is checked.
+    cells = [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": source}
+             for source in [" n = 3\n n\n",
+                            "import torch.nn as nn\nimport torch.nn.functional as F\n"
+                            "loss = F.cross_entropy(F.softmax(z, dim=1), y)\n"]]
+    path = tmp_path / "indented.ipynb"
+    path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells}))
+    result = check_paths([str(path)])
+    assert result.errors == [] and [(f.code, f.cell, f.line) for f in result.findings] == [("LG102", 2, 3)]
