@@ -135,7 +135,7 @@ def test_explain_shows_each_fixable_bad_example_fixed() -> None:
 
 def test_fix_keeps_the_file_mode_and_leaves_no_temporary_file(project: Path) -> None:
     (project / "inline.py").chmod(0o750)
-    run("check", "--fix", "inline.py")
+    run("check", "--fix", "--no-cache", "inline.py")
     assert (project / "inline.py").stat().st_mode & 0o777 == 0o750
     assert sorted(p.name for p in project.iterdir()) == ["inline.py", "sequential.py"]
 
