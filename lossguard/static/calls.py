@@ -324,6 +324,8 @@ class Calls:
             return join_all(self.attribute_of(option, name, frame) for option in base.options)
         if isinstance(base, Tensor) and name == "data":
             return base
+        if isinstance(base, Tensor) and name == "shape" and base.shape is not None:
+            return TupleValue(tuple(Const(size) if size is not None else Number() for size in base.shape))
         if name == "shape" and (base is None or isinstance(base, Tensor)):
             return Opaque()
         return None

@@ -225,6 +225,8 @@ class Expressions:
             return Tensor(Kind.ONE_HOT, self._origin(expr, "one-hot encoding (identity-matrix rows)"), None)
         base = self.eval(expr.value, frame)
         index = self.eval(expr.slice, frame)
+        if isinstance(base, TupleValue) and isinstance(expr.value, ast.Attribute) and expr.value.attr == "shape":
+            return self.item_of(base, index, expr, frame)  # a known shape: x.shape[1] is its size
         if isinstance(expr.value, ast.Attribute) and expr.value.attr == "shape" and isinstance(index, Const):
             return Number()  # x.shape[0]
         if isinstance(base, Opaque):
@@ -272,8 +274,10 @@ class Expressions:
             return Number()  # n_source + n_target, batch_size * 2
         if isinstance(expr.op, ast.Mult) and (_is_number(left) or _is_number(right)):
             zeros = _zeros_list(expr.left if _is_number(right) else expr.right)
-            if zeros is not None:
-                return Tensor(dtype=zeros, shape=(None,), zeros_at=frame.loop_nesting)  # [0] * num_classes
+            if zeros is not None:  # [0] * num_classes: a one-hot row once a single 1 is written into it
+                count = right if _is_number(right) else left
+                size = count.value if isinstance(count, Const) else None
+                return Tensor(dtype="list", shape=(size,), zeros_at=frame.loop_nesting)
         if isinstance(expr.op, _AFFINE_OPERATORS):
             shifted = _shifted_logits(left, right) or _shifted_logits(right, left)
             if shifted is not None:
@@ -320,6 +324,8 @@ class Expressions:
             owner = frame.owner
             self_value = frame.env.get(frame.self_name) if frame.self_name else None
             return SuperRef(owner, self_value) if owner is not None else None
+        if name == "len" and args and isinstance(args[0][1], TupleValue) and args[0][0] is None:
+            return Const(len(args[0][1].items))  # len(x.shape) of a known rank
         if name in ("len", "int"):
             return Number()
         if name == "float":

@@ -157,9 +157,13 @@ class Statements:
                 self.rebind(target.value, self._one_written(owner, target, frame), frame)
 
     def _one_written(self, owner: Tensor, target: ast.AST, frame: Frame) -> Value:
-        """`label = [0] * C; label[c] = 1` or `z = torch.zeros(C); z[c] = 1`: one 1 written into zeros made in the same
-        iteration is a one-hot vector; a second 1 makes it multi-hot (unknown)."""
-        if owner.zeros_at is not None and owner.zeros_at == frame.loop_nesting:
+        """`label = [0] * C; label[c] = 1` or `z = torch.zeros(n, C); z[i, c] = 1`: one 1 written into zeros made in the
+        same iteration, whose last dimension is a literal class count, is one-hot; a second 1 makes it multi-hot
+        (unknown). A 1-D tensor of zeros sized by its samples (`y = torch.zeros(n, dtype=torch.long); y[mask] = 1`)
+        holds class indices, not one-hot rows: its size is not a literal, or it is not a list."""
+        last = owner.shape[-1] if owner.shape else None
+        one_hot_row = last is not None and last >= 2 and (len(owner.shape or ()) >= 2 or owner.dtype == _LIST_ZEROS)
+        if owner.zeros_at is not None and owner.zeros_at == frame.loop_nesting and one_hot_row:
             return Tensor(Kind.ONE_HOT, self._origin(target, "one-hot encoding (a 1 written into zeros)"),
                           owner.dtype, owner.shape)
         if owner.kind is Kind.ONE_HOT:
@@ -344,6 +348,9 @@ class Statements:
 
 
 # ---------------------------------------------------------------------- helpers without state
+_LIST_ZEROS = "list"  # the dtype mark of `[0] * C` (a Python list of zeros)
+
+
 def _is_one(value: Value) -> bool:
     from lossguard.static.values import Const
 

@@ -1749,3 +1749,23 @@ d_loss = nn.BCELoss()(hr_out - torch.mean(sr_out), real)  # LG106
 g_loss = nn.BCELoss()(sr_out - hr_out.mean(), real)  # LG106
 fine = nn.BCELoss()(torch.sigmoid(hr_logits - sr_logits.mean()), real)
 """)
+case("class-indices-written-through-a-mask-are-not-one-hot", """
+labels = torch.zeros(len(df), dtype=torch.long)
+labels[df.species == "versicolor"] = 1
+labels[df.species == "virginica"] = 2
+model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
+loss = nn.CrossEntropyLoss()(model(features), labels)
+""")
+case("branch-on-the-output-width", """
+def fit(model, x, y):
+    pred = model(x)
+    if len(pred.shape) == 2 and pred.shape[1] > 1:
+        loss = nn.CrossEntropyLoss()(pred, y)  # LG102
+    else:
+        loss = nn.MSELoss()(pred.squeeze(1), y.float())
+    return loss
+
+
+fit(nn.Sequential(nn.Linear(10, 1), nn.Sigmoid()), x, y)
+fit(nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1)), x, y)
+""")
