@@ -1,0 +1,177 @@
+"""Training programs assembled from random combinations of the shapes the checker follows, each with its answer known
+by construction: the model's last activation and the loss decide the code (or silence), and the line of the loss
+call is where it must be reported.
+
+The pieces: the model (an `nn.Sequential`, a class with `forward`, a factory function; defined in the checked file
+or imported from `models.py`), its activation (at the end of the model, applied to its output at the call site, or
+none), the loss (a module bound to a name, constructed inline, functional, in a dict registry, or stored on `self`),
+where the loss is called (the training loop, a helper function, a trainer class's method, a helper imported from
+`engine.py`), and a branch picking between two models whose activations agree or disagree (disagreeing branches
+leave the activation unknown: silence).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+# (layer form, functional form with {} for the tensor)
+ACTIVATIONS: dict[str | None, tuple[str, str] | None] = {
+    None: None,
+    "softmax": ("nn.Softmax(dim=1)", "F.softmax({}, dim=1)"),
+    "log_softmax": ("nn.LogSoftmax(dim=1)", "F.log_softmax({}, dim=1)"),
+    "sigmoid": ("nn.Sigmoid()", "torch.sigmoid({})"),
+}
+# (module constructor, functional name)
+LOSSES = {
+    "ce": ("nn.CrossEntropyLoss()", "F.cross_entropy"),
+    "nll": ("nn.NLLLoss()", "F.nll_loss"),
+    "bce": ("nn.BCELoss()", "F.binary_cross_entropy"),
+    "bcewl": ("nn.BCEWithLogitsLoss()", "F.binary_cross_entropy_with_logits"),
+}
+# What the checker must say for (last activation, loss): the contracts of PITFALLS.md.
+EXPECTED: dict[tuple[str | None, str], str | None] = {
+    (None, "ce"): None, (None, "bcewl"): None, (None, "nll"): "LG105", (None, "bce"): "LG106",
+    ("softmax", "ce"): "LG102", ("softmax", "nll"): "LG104", ("log_softmax", "ce"): "LG103",
+    ("log_softmax", "nll"): None, ("sigmoid", "bcewl"): "LG101", ("sigmoid", "bce"): None,
+}
+MODEL_FORMS = ["sequential", "class", "factory"]
+PLACEMENTS = ["in_model", "at_call"]
+LOSS_FORMS = ["name", "immediate", "functional", "registry", "self"]
+CALL_SITES = ["loop", "helper", "trainer", "module"]
+BRANCHES = [None, "agree", "disagree"]
+MARK = "  # LOSS-CALL"
+CONDITION = "len(sys.argv) > 2"  # nothing the checker can decide
+
+
+@dataclass
+class Program:
+    """The files of one program (`train.py` is the one checked) and the finding expected: (file, code) or None;
+    the line is the one marked with MARK in that file."""
+
+    choices: dict[str, object]
+    files: dict[str, str] = field(default_factory=dict)
+    expected_code: str | None = None
+    loss_file: str = "train.py"
+
+    def expected(self) -> list[tuple[str, int, str]]:
+        if self.expected_code is None:
+            return []
+        line = next(i for i, text in enumerate(self.files[self.loss_file].splitlines(), 1) if text.endswith(MARK))
+        return [(self.loss_file, line, self.expected_code)]
+
+
+def _layers(activation: str | None) -> str:
+    spec = ACTIVATIONS[activation]
+    return "nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4)" + (f", {spec[0]}" if spec else "")
+
+
+def _class(name: str, activation: str | None, functional: bool) -> list[str]:
+    spec = ACTIVATIONS[activation]
+    lines = [f"class {name}(nn.Module):", "    def __init__(self):", "        super().__init__()",
+             "        self.hidden = nn.Linear(8, 16)", "        self.head = nn.Linear(16, 4)"]
+    if spec and not functional:
+        lines.append(f"        self.out = {spec[0]}")
+    lines += ["", "    def forward(self, x):", "        x = self.head(torch.relu(self.hidden(x)))"]
+    if spec:
+        lines.append("        x = " + (spec[1].format("x") if functional else "self.out(x)"))
+    return lines + ["        return x", ""]
+
+
+def _model(form: str, activations: tuple[str | None, str | None], rng: random.Random) -> list[str]:
+    """The lines that define and bind `model`; two different activations mean a branch between them."""
+    first, second = activations
+    branch = first != second or rng.random() < 0.5 and activations != (None, None)
+    if form == "sequential":
+        if not branch:
+            return [f"model = nn.Sequential({_layers(first)})", ""]
+        return [f"if {CONDITION}:", f"    model = nn.Sequential({_layers(first)})", "else:",
+                f"    model = nn.Sequential({_layers(second)})", ""]
+    if form == "class":
+        functional = rng.random() < 0.5
+        lines = _class("Net", first, functional)
+        if not branch:
+            return lines + ["model = Net()", ""]
+        return lines + _class("OtherNet", second, not functional) + [f"model = Net() if {CONDITION} else OtherNet()", ""]
+    lines = ["def build_model():"]
+    if branch:
+        lines += [f"    if {CONDITION}:", f"        return nn.Sequential({_layers(first)})"]
+    return lines + [f"    return nn.Sequential({_layers(second)})", "", "model = build_model()", ""]
+
+
+def _loss_call(loss_form: str, loss: str, criterion: str, registry: str) -> str:
+    module, functional = LOSSES[loss]
+    return {"name": f"{criterion}(out, y)", "self": f"{criterion}(out, y)", "immediate": f"{module}(out, y)",
+            "functional": f"{functional}(out, y)", "registry": f'{registry}["main"](out, y)'}[loss_form]
+
+
+def _step_body(indent: str, model: str, call: str, at_call: str | None) -> list[str]:
+    lines = [f"{indent}out = {model}(x)"]
+    if at_call:
+        lines.append(f"{indent}out = {at_call.format('out')}")
+    return lines + [f"{indent}loss = {call}{MARK}", f"{indent}loss.backward()"]
+
+
+def generate(rng: random.Random) -> Program:
+    model_form, placement = rng.choice(MODEL_FORMS), rng.choice(PLACEMENTS)
+    loss_form, call_site, branch = rng.choice(LOSS_FORMS), rng.choice(CALL_SITES), rng.choice(BRANCHES)
+    activation, loss = rng.choice(sorted(EXPECTED, key=str))
+    if loss_form == "self" and call_site != "trainer":
+        loss_form = "name"
+    if placement == "at_call":
+        branch = None  # the branch is between models; an activation at the call site is the same on both paths
+    model_elsewhere = rng.random() < 0.3
+    choices = dict(model=model_form, placement=placement, loss_form=loss_form, call_site=call_site, branch=branch,
+                   activation=activation, loss=loss, model_elsewhere=model_elsewhere)
+    program = Program(choices)
+
+    in_model = activation if placement == "in_model" else None
+    at_call = ACTIVATIONS[activation][1] if placement == "at_call" and activation else None
+    other = in_model
+    if branch == "disagree":
+        other = rng.choice([a for a in ACTIVATIONS if a != in_model])
+    definitions = _model(model_form, (in_model, other), rng)
+    program.expected_code = EXPECTED[(activation, loss)] if branch != "disagree" else None
+
+    header = ["import sys", "import torch", "import torch.nn as nn", "import torch.nn.functional as F", ""]
+    main = list(header)
+    if model_elsewhere:
+        program.files["models.py"] = "\n".join(header + definitions)
+        main += ["from models import model", ""]
+    else:
+        main += definitions
+
+    module_constructor = LOSSES[loss][0]
+    if loss_form == "name":
+        main.append(f"criterion = {module_constructor}")
+    elif loss_form == "registry":
+        main.append(f'LOSSES = {{"main": {module_constructor}, "aux": nn.MSELoss()}}')
+    passed = {"name": ["criterion"], "registry": ["LOSSES"]}.get(loss_form, [])
+
+    if call_site == "loop":
+        call = _loss_call(loss_form, loss, "criterion", "LOSSES")
+        main += ["for x, y in loader:", *_step_body("    ", "model", call, at_call)]
+    elif call_site in ("helper", "module"):
+        parameters = ["model", *(["criterion"] if loss_form == "name" else ["losses"] if passed else []), "x", "y"]
+        call = _loss_call(loss_form, loss, "criterion", "losses")
+        helper = [f"def train_step({', '.join(parameters)}):", *_step_body("    ", "model", call, at_call),
+                  "    return loss", ""]
+        if call_site == "module":
+            program.files["engine.py"] = "\n".join(header + helper)
+            program.loss_file = "engine.py"
+            main.insert(len(header), "from engine import train_step")
+        else:
+            main += ["", *helper]
+        main += ["for x, y in loader:", f"    train_step(model, {', '.join(passed + ['x', 'y'])})"]
+    else:  # a trainer class
+        init = ["class Trainer:", f"    def __init__(self, {', '.join(['model', *passed])}):", "        self.model = model"]
+        if loss_form == "self":
+            init.append(f"        self.criterion = {module_constructor}")
+        elif passed:
+            init.append(f"        self.criterion = {passed[0]}")
+        call = _loss_call(loss_form, loss, "self.criterion", "self.criterion")
+        main += ["", *init, "", "    def step(self, x, y):", *_step_body("        ", "self.model", call, at_call),
+                 "        return loss", "", f"trainer = Trainer({', '.join(['model', *passed])})",
+                 "for x, y in loader:", "    trainer.step(x, y)"]
+    program.files["train.py"] = "\n".join(main) + "\n"
+    return program
