@@ -2,12 +2,18 @@
 by construction: the model's last activation and the loss decide the code (or silence), and the line of the loss
 call is where it must be reported.
 
-The pieces: the model (an `nn.Sequential`, a class with `forward`, a factory function; defined in the checked file
-or imported from `models.py`), its activation (at the end of the model, applied to its output at the call site, or
-none), the loss (a module bound to a name, constructed inline, functional, in a dict registry, or stored on `self`),
-where the loss is called (the training loop, a helper function, a trainer class's method, a helper imported from
-`engine.py`), and a branch picking between two models whose activations agree or disagree (disagreeing branches
-leave the activation unknown: silence).
+The pieces: the model (an `nn.Sequential`, a class with `forward` in four styles returning a tensor, a dict or a
+tuple, a factory function; defined in the checked file or imported from `models.py`; moved with `.to(device)` or
+not), its activation (at the end of the model, applied to its output at the call site as a function or a tensor
+method, or none), the loss (a module bound to a name, made by a factory function, taken from a registry of classes
+or of instances, constructed inline, functional, or stored on `self`), where the loss is called (the training loop,
+nested in an epoch loop or not, a helper function, a trainer class's method, a helper imported from `engine.py`),
+where the training code runs (top level, `main()`, under `if __name__ == "__main__":`), and branches picking
+between two models or two losses that agree or disagree (a disagreement leaves the value unknown: silence).
+
+Out of reach, so not generated: a top-level name rebound in an imported module (`model = Net()` then
+`model = model.to(device)` in `models.py`) is not exported (only names bound once are), so the importer sees an
+unknown model.
 """
 
 from __future__ import annotations
@@ -15,12 +21,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-# (layer form, functional form with {} for the tensor)
-ACTIVATIONS: dict[str | None, tuple[str, str] | None] = {
+# (layer form, functional form and tensor method form with {} for the tensor)
+ACTIVATIONS: dict[str | None, tuple[str, str, str] | None] = {
     None: None,
-    "softmax": ("nn.Softmax(dim=1)", "F.softmax({}, dim=1)"),
-    "log_softmax": ("nn.LogSoftmax(dim=1)", "F.log_softmax({}, dim=1)"),
-    "sigmoid": ("nn.Sigmoid()", "torch.sigmoid({})"),
+    "softmax": ("nn.Softmax(dim=1)", "F.softmax({}, dim=1)", "{}.softmax(dim=1)"),
+    "log_softmax": ("nn.LogSoftmax(dim=1)", "F.log_softmax({}, dim=1)", "{}.log_softmax(dim=1)"),
+    "sigmoid": ("nn.Sigmoid()", "torch.sigmoid({})", "{}.sigmoid()"),
 }
 # (module constructor, functional name)
 LOSSES = {
@@ -37,9 +43,11 @@ EXPECTED: dict[tuple[str | None, str], str | None] = {
 }
 MODEL_FORMS = ["sequential", "class", "factory"]
 PLACEMENTS = ["in_model", "at_call"]
-LOSS_FORMS = ["name", "immediate", "functional", "registry", "self"]
+LOSS_FORMS = ["name", "immediate", "functional", "registry", "self", "factory", "class_registry"]
+BOUND_TO_A_NAME = ("name", "factory", "class_registry")  # each ends as `criterion = ...` at the top
 CALL_SITES = ["loop", "helper", "trainer", "module"]
 BRANCHES = [None, "agree", "disagree"]
+ENTRIES = ["top", "main_function", "dunder_main"]  # where the training code runs
 MARK = "  # LOSS-CALL"
 CONDITION = "len(sys.argv) > 2"  # nothing the checker can decide
 
@@ -66,33 +74,47 @@ def _layers(activation: str | None) -> str:
     return "nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4)" + (f", {spec[0]}" if spec else "")
 
 
-def _class(name: str, activation: str | None, functional: bool) -> list[str]:
+CLASS_STYLES = ["layer", "functional", "sequential_attribute", "inherited"]
+OUTPUTS = ["tensor", "dict", "tuple"]  # what a class's forward returns; the call site takes the logits out of it
+TAKE_OUTPUT = {"tensor": "{}", "dict": '{}["logits"]', "tuple": "{}[0]"}
+
+
+def _class(name: str, activation: str | None, style: str, output: str) -> list[str]:
     spec = ACTIVATIONS[activation]
-    lines = [f"class {name}(nn.Module):", "    def __init__(self):", "        super().__init__()",
+    returned = {"tensor": "x", "dict": '{"logits": x, "features": h}', "tuple": "x, h"}[output]
+    if style == "sequential_attribute":
+        return [f"class {name}(nn.Module):", "    def __init__(self):", "        super().__init__()",
+                f"        self.net = nn.Sequential({_layers(activation)})", "", "    def forward(self, x):",
+                "        h = x", "        x = self.net(x)", f"        return {returned}", ""]
+    base = f"{name}Base" if style == "inherited" else name
+    lines = [f"class {base}(nn.Module):", "    def __init__(self):", "        super().__init__()",
              "        self.hidden = nn.Linear(8, 16)", "        self.head = nn.Linear(16, 4)"]
-    if spec and not functional:
+    if spec and style != "functional":
         lines.append(f"        self.out = {spec[0]}")
-    lines += ["", "    def forward(self, x):", "        x = self.head(torch.relu(self.hidden(x)))"]
+    lines += ["", "    def forward(self, x):", "        h = torch.relu(self.hidden(x))", "        x = self.head(h)"]
     if spec:
-        lines.append("        x = " + (spec[1].format("x") if functional else "self.out(x)"))
-    return lines + ["        return x", ""]
+        lines.append("        x = " + (spec[1].format("x") if style == "functional" else "self.out(x)"))
+    lines += [f"        return {returned}", ""]
+    if style == "inherited":
+        lines += ["", f"class {name}({base}):", "    def __init__(self):", "        super().__init__()", ""]
+    return lines
 
 
-def _model(form: str, activations: tuple[str | None, str | None], rng: random.Random) -> list[str]:
-    """The lines that define and bind `model`; two different activations mean a branch between them."""
+def _model(form: str, activations: tuple[str | None, str | None], branch: bool, rng: random.Random,
+           output: str) -> list[str]:
+    """The lines that define and bind `model`; with `branch`, a condition picks between two activations."""
     first, second = activations
-    branch = first != second or rng.random() < 0.5 and activations != (None, None)
     if form == "sequential":
         if not branch:
             return [f"model = nn.Sequential({_layers(first)})", ""]
         return [f"if {CONDITION}:", f"    model = nn.Sequential({_layers(first)})", "else:",
                 f"    model = nn.Sequential({_layers(second)})", ""]
     if form == "class":
-        functional = rng.random() < 0.5
-        lines = _class("Net", first, functional)
+        lines = _class("Net", first, rng.choice(CLASS_STYLES), output)
         if not branch:
             return lines + ["model = Net()", ""]
-        return lines + _class("OtherNet", second, not functional) + [f"model = Net() if {CONDITION} else OtherNet()", ""]
+        return lines + _class("OtherNet", second, rng.choice(CLASS_STYLES), output) + [
+            f"model = Net() if {CONDITION} else OtherNet()", ""]
     lines = ["def build_model():"]
     if branch:
         lines += [f"    if {CONDITION}:", f"        return nn.Sequential({_layers(first)})"]
@@ -101,12 +123,14 @@ def _model(form: str, activations: tuple[str | None, str | None], rng: random.Ra
 
 def _loss_call(loss_form: str, loss: str, criterion: str, registry: str) -> str:
     module, functional = LOSSES[loss]
+    if loss_form in BOUND_TO_A_NAME:
+        loss_form = "name"
     return {"name": f"{criterion}(out, y)", "self": f"{criterion}(out, y)", "immediate": f"{module}(out, y)",
             "functional": f"{functional}(out, y)", "registry": f'{registry}["main"](out, y)'}[loss_form]
 
 
-def _step_body(indent: str, model: str, call: str, at_call: str | None) -> list[str]:
-    lines = [f"{indent}out = {model}(x)"]
+def _step_body(indent: str, model: str, call: str, at_call: str | None, take: str) -> list[str]:
+    lines = [f"{indent}out = {take.format(f'{model}(x)')}"]
     if at_call:
         lines.append(f"{indent}out = {at_call.format('out')}")
     return lines + [f"{indent}loss = {call}{MARK}", f"{indent}loss.backward()"]
@@ -120,18 +144,27 @@ def generate(rng: random.Random) -> Program:
         loss_form = "name"
     if placement == "at_call":
         branch = None  # the branch is between models; an activation at the call site is the same on both paths
-    model_elsewhere = rng.random() < 0.3
+    model_elsewhere, moved, entry = rng.random() < 0.3, rng.random() < 0.3, rng.choice(ENTRIES)
     choices = dict(model=model_form, placement=placement, loss_form=loss_form, call_site=call_site, branch=branch,
-                   activation=activation, loss=loss, model_elsewhere=model_elsewhere)
+                   activation=activation, loss=loss, model_elsewhere=model_elsewhere, moved=moved, entry=entry)
     program = Program(choices)
 
     in_model = activation if placement == "in_model" else None
-    at_call = ACTIVATIONS[activation][1] if placement == "at_call" and activation else None
+    at_call = ACTIVATIONS[activation][rng.choice([1, 2])] if placement == "at_call" and activation else None
     other = in_model
     if branch == "disagree":
         other = rng.choice([a for a in ACTIVATIONS if a != in_model])
-    definitions = _model(model_form, (in_model, other), rng)
+    output = rng.choice(OUTPUTS) if model_form == "class" else "tensor"
+    choices["output"] = output
+    take = TAKE_OUTPUT[output]
+    definitions = _model(model_form, (in_model, other), branch is not None, rng, output)
     program.expected_code = EXPECTED[(activation, loss)] if branch != "disagree" else None
+    other_loss = loss
+    if loss_form == "name" and rng.random() < 0.3:  # the loss picked by a branch too
+        other_loss = rng.choice(sorted(LOSSES)) if rng.random() < 0.5 else loss
+        choices["loss_branch"] = "agree" if other_loss == loss else "disagree"
+        if other_loss != loss:
+            program.expected_code = None
 
     header = ["import sys", "import torch", "import torch.nn as nn", "import torch.nn.functional as F", ""]
     main = list(header)
@@ -140,21 +173,33 @@ def generate(rng: random.Random) -> Program:
         main += ["from models import model", ""]
     else:
         main += definitions
+    if moved:
+        main += ['device = torch.device("cuda" if torch.cuda.is_available() else "cpu")', "model = model.to(device)"]
 
     module_constructor = LOSSES[loss][0]
-    if loss_form == "name":
+    if loss_form == "name" and other_loss != loss or "loss_branch" in choices:
+        main += [f"if {CONDITION}:", f"    criterion = {module_constructor}", "else:",
+                 f"    criterion = {LOSSES[other_loss][0]}"]
+    elif loss_form == "name":
         main.append(f"criterion = {module_constructor}")
+    elif loss_form == "factory":
+        main += ["def make_loss():", f"    return {module_constructor}", "", "criterion = make_loss()"]
+    elif loss_form == "class_registry":
+        main += [f'LOSSES = {{"main": {module_constructor[:-2]}, "aux": nn.MSELoss}}', 'criterion = LOSSES["main"]()']
     elif loss_form == "registry":
         main.append(f'LOSSES = {{"main": {module_constructor}, "aux": nn.MSELoss()}}')
-    passed = {"name": ["criterion"], "registry": ["LOSSES"]}.get(loss_form, [])
+    passed = {"registry": ["LOSSES"]}.get(loss_form, ["criterion"] if loss_form in BOUND_TO_A_NAME else [])
 
     if call_site == "loop":
         call = _loss_call(loss_form, loss, "criterion", "LOSSES")
-        main += ["for x, y in loader:", *_step_body("    ", "model", call, at_call)]
+        loop = ["for x, y in loader:", *_step_body("    ", "model", call, at_call, take)]
+        if rng.random() < 0.5:
+            loop = ["for epoch in range(3):", *("    " + line for line in loop)]
+        main += ["", *loop]
     elif call_site in ("helper", "module"):
-        parameters = ["model", *(["criterion"] if loss_form == "name" else ["losses"] if passed else []), "x", "y"]
+        parameters = ["model", *(["losses"] if loss_form == "registry" else passed), "x", "y"]
         call = _loss_call(loss_form, loss, "criterion", "losses")
-        helper = [f"def train_step({', '.join(parameters)}):", *_step_body("    ", "model", call, at_call),
+        helper = [f"def train_step({', '.join(parameters)}):", *_step_body("    ", "model", call, at_call, take),
                   "    return loss", ""]
         if call_site == "module":
             program.files["engine.py"] = "\n".join(header + helper)
@@ -162,7 +207,7 @@ def generate(rng: random.Random) -> Program:
             main.insert(len(header), "from engine import train_step")
         else:
             main += ["", *helper]
-        main += ["for x, y in loader:", f"    train_step(model, {', '.join(passed + ['x', 'y'])})"]
+        main += ["", "for x, y in loader:", f"    train_step(model, {', '.join(passed + ['x', 'y'])})"]
     else:  # a trainer class
         init = ["class Trainer:", f"    def __init__(self, {', '.join(['model', *passed])}):", "        self.model = model"]
         if loss_form == "self":
@@ -170,8 +215,13 @@ def generate(rng: random.Random) -> Program:
         elif passed:
             init.append(f"        self.criterion = {passed[0]}")
         call = _loss_call(loss_form, loss, "self.criterion", "self.criterion")
-        main += ["", *init, "", "    def step(self, x, y):", *_step_body("        ", "self.model", call, at_call),
+        main += ["", *init, "", "    def step(self, x, y):", *_step_body("        ", "self.model", call, at_call, take),
                  "        return loss", "", f"trainer = Trainer({', '.join(['model', *passed])})",
                  "for x, y in loader:", "    trainer.step(x, y)"]
+    if entry != "top":  # the code from the last blank line on runs in `main()` or under `if __name__ == ...`
+        start = len(main) - main[::-1].index("")
+        body = ["    " + line if line else line for line in main[start:]]
+        main[start:] = (["def main():", *body, "", 'if __name__ == "__main__":', "    main()"]
+                        if entry == "main_function" else ['if __name__ == "__main__":', *body])
     program.files["train.py"] = "\n".join(main) + "\n"
     return program

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from lossguard.static.checker import check_paths
+from tests.static import generated_programs as g
 from tests.static.generated_programs import generate
 
 COUNT = int(os.environ.get("LOSSGUARD_GENERATED_PROGRAMS", "300"))
@@ -46,10 +47,9 @@ def test_the_generator_covers_every_choice() -> None:
     rng = random.Random(SEED)
     programs = [generate(rng) for _ in range(COUNT)]
     seen = {(key, str(value)) for program in programs for key, value in program.choices.items()}
-    from tests.static import generated_programs as g
-
     for key, values in [("model", g.MODEL_FORMS), ("placement", g.PLACEMENTS), ("loss_form", g.LOSS_FORMS),
-                        ("call_site", g.CALL_SITES), ("branch", g.BRANCHES), ("loss", g.LOSSES)]:
+                        ("call_site", g.CALL_SITES), ("branch", g.BRANCHES), ("entry", g.ENTRIES),
+                        ("output", g.OUTPUTS), ("loss", g.LOSSES)]:
         assert {(key, str(value)) for value in values} <= seen, key
     with_finding = sum(1 for program in programs if program.expected_code)
     assert 0.3 * COUNT < with_finding < 0.7 * COUNT
