@@ -107,7 +107,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         run_mutants(options.examples - 2 * generated, options.seed, Path(folder), tally)
         print(f"mutants done after {time.perf_counter() - started:.0f} s", flush=True)
-        run_generated(generated, options.seed, Path(folder), tally)
+        if generated:
+            run_generated(generated, options.seed, Path(folder), tally)
     elapsed = time.perf_counter() - started
     seconds, kind, data = tally.slowest
     print(f"examples run: {sum(tally.runs.values())} in {elapsed:.0f} s "

@@ -9,6 +9,9 @@ leaking out, more than one error line for one file, or an exit code other than 0
 
 from __future__ import annotations
 
+import ast
+import copy
+import functools
 import json
 import random
 import re
@@ -107,10 +110,66 @@ def _insert_bytes(data: bytes, rng: random.Random) -> bytes:
 BYTE_MUTATORS = [_truncate, _insert_bytes]
 
 
-def mutate_python(source: bytes, rng: random.Random) -> bytes:
-    """One to three mutations of a Python file: line-level ones on its text, byte-level ones on its bytes."""
+@functools.lru_cache(maxsize=1)
+def _corpus() -> tuple[list[ast.stmt], list[ast.expr]]:
+    """Every statement and expression of the fixtures' Python files: the material the tree mutator splices in."""
+    statements: list[ast.stmt] = []
+    expressions: list[ast.expr] = []
+    for path in fixture_files():
+        if path.suffix == ".py":
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.stmt):
+                    statements.append(node)
+                elif isinstance(node, ast.expr) and not isinstance(node, ast.Starred):
+                    expressions.append(node)
+    return statements, expressions
+
+
+def _mutate_tree(source: bytes, rng: random.Random) -> bytes | None:
+    """Mutations that keep the source parseable, so the interpreter (not the parser) meets them: a statement of
+    another fixture spliced into a random block, an expression replaced by another, a block emptied, statements
+    swapped. `return` at the top level or `break` outside a loop are fine: Python's parser accepts them."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+    statements, expressions = _corpus()
+    blocks = [body for node in ast.walk(tree) for body in (getattr(node, "body", None), getattr(node, "orelse", None))
+              if isinstance(body, list) and body and isinstance(body[0], ast.stmt)]
     for _ in range(rng.randint(1, 3)):
-        if rng.random() < 0.7:
+        action = rng.randrange(4)
+        if action == 0 and blocks:
+            block = rng.choice(blocks)
+            block.insert(rng.randrange(len(block) + 1), copy.deepcopy(rng.choice(statements)))
+        elif action == 1:
+            parents = [(node, name) for node in ast.walk(tree) for name, value in ast.iter_fields(node)
+                       if isinstance(value, ast.expr) and not isinstance(value, ast.Starred)
+                       and not (isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For, ast.withitem,
+                                                  ast.comprehension, ast.NamedExpr)) and name in ("target", "targets",
+                                                                                                  "optional_vars"))]
+            if parents:
+                node, name = rng.choice(parents)
+                setattr(node, name, copy.deepcopy(rng.choice(expressions)))
+        elif action == 2 and blocks:
+            block = rng.choice(blocks)
+            block[:] = [ast.Pass()]
+        elif action == 3 and blocks:
+            block = rng.choice(blocks)
+            i, j = rng.randrange(len(block)), rng.randrange(len(block))
+            block[i], block[j] = block[j], block[i]
+    try:
+        return ast.unparse(ast.fix_missing_locations(tree)).encode("utf-8") + b"\n"
+    except (ValueError, TypeError, RecursionError, AttributeError):
+        return None
+
+
+def mutate_python(source: bytes, rng: random.Random) -> bytes:
+    """One to three mutations of a Python file: tree-level ones that keep it parseable, line-level ones on its
+    text, byte-level ones on its bytes."""
+    for _ in range(rng.randint(1, 3)):
+        if rng.random() < 0.4:
+            source = _mutate_tree(source, rng) or source
+        elif rng.random() < 0.7:
             lines = source.decode("utf-8", "replace").splitlines(keepends=True)
             source = "".join(rng.choice(LINE_MUTATORS)(lines, rng)).encode("utf-8")
         else:
