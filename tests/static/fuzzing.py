@@ -274,10 +274,22 @@ def judge_cli(path: Path) -> Verdict:
     return Verdict(None, seconds)
 
 
+def _importers(path: Path) -> list[Path]:
+    """The files of a fixture project that import `path` (its entry point `train.py` imports the other modules)."""
+    entry = next((folder / "train.py" for folder in path.parents if folder.name == "project"), None)
+    return [entry] if entry is not None and entry != path and entry.exists() else []
+
+
 def judge_file(path: Path, data: bytes) -> Verdict:
-    """Both entry points on one input: the CLI on the file, and `check_source` on its text when it is Python."""
+    """Both entry points on one input: the CLI on the file (and on the project file that imports it), and
+    `check_source` on its text when it is Python."""
     path.write_bytes(data)
     verdict = judge_cli(path)
+    for importer in _importers(path):
+        if not verdict.problem:
+            by_importer = judge_cli(importer)
+            verdict = Verdict(by_importer.problem and f"checking {importer.name}, which imports it: "
+                              f"{by_importer.problem}", verdict.seconds + by_importer.seconds)
     if verdict.problem or path.suffix != ".py":
         return verdict
     try:
