@@ -84,7 +84,8 @@ def main() -> int:
         print(f"{mode:8} {rss[100]:8.1f}M {rss[1000]:8.1f}M {rss[end]:9.1f}M {rss[end] - rss[1000]:+16.2f}M"
               f"  {run['findings']:8d}  {run['last_loss']:.6f}")
     plain, guarded = ({int(k): v for k, v in runs[m]["rss"].items()} for m in ("plain", "guarded"))
-    print(f"guard's extra growth from step 1000 to {end}: {(guarded[end] - guarded[1000]) - (plain[end] - plain[1000]):+.2f} MB; "
+    extra = (guarded[end] - guarded[1000]) - (plain[end] - plain[1000])
+    print(f"guard's extra growth from step 1000 to {end}: {extra:+.2f} MB; "
           f"same last loss: {runs['plain']['last_loss'] == runs['guarded']['last_loss']}")
     return 0
 

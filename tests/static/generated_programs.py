@@ -3,9 +3,9 @@ by construction: the model's last activation and the loss decide the code (or si
 call is where it must be reported.
 
 The pieces: the model (an `nn.Sequential`, a class with `forward` in four styles returning a tensor, a dict or a
-tuple, a factory function; defined in the checked file or imported from `models.py`; moved with `.to(device)` or
-not), its activation (at the end of the model, applied to its output at the call site as a function or a tensor
-method, or none), the loss (a module bound to a name, made by a factory function, taken from a registry of classes
+tuple, a factory function; defined in the checked file or imported from `models.py`; moved with `.to(device)`,
+wrapped in `nn.DataParallel` or `torch.compile`, or not), its activation (at the end of the model, applied to its
+output at the call site as a function or a tensor method, or none; the output reshaped or moved, or not), the loss (a module bound to a name, made by a factory function, taken from a registry of classes
 or of instances, constructed inline, functional, or stored on `self`), where the loss is called (the training loop,
 nested in an epoch loop or not, a helper function, a trainer class's method, a helper imported from `engine.py`),
 where the training code runs (top level, `main()`, under `if __name__ == "__main__":`), and branches picking
@@ -48,6 +48,8 @@ BOUND_TO_A_NAME = ("name", "factory", "class_registry")  # each ends as `criteri
 CALL_SITES = ["loop", "helper", "trainer", "module"]
 BRANCHES = [None, "agree", "disagree"]
 ENTRIES = ["top", "main_function", "dunder_main"]  # where the training code runs
+MOVES = [None, "model.to(device)", "nn.DataParallel(model)", "torch.compile(model)"]  # what is done to the model
+RESHAPES = [None, "{}.view(-1, 4)", "{}.to(device)", "{}.reshape(x.size(0), -1)"]  # done to its output
 MARK = "  # LOSS-CALL"
 CONDITION = "len(sys.argv) > 2"  # nothing the checker can decide
 
@@ -129,10 +131,12 @@ def _loss_call(loss_form: str, loss: str, criterion: str, registry: str) -> str:
             "functional": f"{functional}(out, y)", "registry": f'{registry}["main"](out, y)'}[loss_form]
 
 
-def _step_body(indent: str, model: str, call: str, at_call: str | None, take: str) -> list[str]:
+def _step_body(indent: str, model: str, call: str, at_call: str | None, take: str, reshape: str | None) -> list[str]:
     lines = [f"{indent}out = {take.format(f'{model}(x)')}"]
     if at_call:
         lines.append(f"{indent}out = {at_call.format('out')}")
+    if reshape:
+        lines.append(f"{indent}out = {reshape.format('out')}")
     return lines + [f"{indent}loss = {call}{MARK}", f"{indent}loss.backward()"]
 
 
@@ -144,9 +148,11 @@ def generate(rng: random.Random) -> Program:
         loss_form = "name"
     if placement == "at_call":
         branch = None  # the branch is between models; an activation at the call site is the same on both paths
-    model_elsewhere, moved, entry = rng.random() < 0.3, rng.random() < 0.3, rng.choice(ENTRIES)
+    model_elsewhere, moved, entry = rng.random() < 0.3, rng.choice(MOVES), rng.choice(ENTRIES)
+    reshape = rng.choice(RESHAPES)
     choices = dict(model=model_form, placement=placement, loss_form=loss_form, call_site=call_site, branch=branch,
-                   activation=activation, loss=loss, model_elsewhere=model_elsewhere, moved=moved, entry=entry)
+                   activation=activation, loss=loss, model_elsewhere=model_elsewhere, moved=moved, entry=entry,
+                   reshape=reshape)
     program = Program(choices)
 
     in_model = activation if placement == "in_model" else None
@@ -174,7 +180,8 @@ def generate(rng: random.Random) -> Program:
     else:
         main += definitions
     if moved:
-        main += ['device = torch.device("cuda" if torch.cuda.is_available() else "cpu")', "model = model.to(device)"]
+        main += [f"model = {moved}"]
+    main.insert(len(header), 'device = torch.device("cuda" if torch.cuda.is_available() else "cpu")')
 
     module_constructor = LOSSES[loss][0]
     if loss_form == "name" and other_loss != loss or "loss_branch" in choices:
@@ -192,15 +199,15 @@ def generate(rng: random.Random) -> Program:
 
     if call_site == "loop":
         call = _loss_call(loss_form, loss, "criterion", "LOSSES")
-        loop = ["for x, y in loader:", *_step_body("    ", "model", call, at_call, take)]
+        loop = ["for x, y in loader:", *_step_body("    ", "model", call, at_call, take, reshape)]
         if rng.random() < 0.5:
             loop = ["for epoch in range(3):", *("    " + line for line in loop)]
         main += ["", *loop]
     elif call_site in ("helper", "module"):
         parameters = ["model", *(["losses"] if loss_form == "registry" else passed), "x", "y"]
         call = _loss_call(loss_form, loss, "criterion", "losses")
-        helper = [f"def train_step({', '.join(parameters)}):", *_step_body("    ", "model", call, at_call, take),
-                  "    return loss", ""]
+        helper = [f"def train_step({', '.join(parameters)}):",
+                  *_step_body("    ", "model", call, at_call, take, reshape), "    return loss", ""]
         if call_site == "module":
             program.files["engine.py"] = "\n".join(header + helper)
             program.loss_file = "engine.py"
@@ -209,13 +216,15 @@ def generate(rng: random.Random) -> Program:
             main += ["", *helper]
         main += ["", "for x, y in loader:", f"    train_step(model, {', '.join(passed + ['x', 'y'])})"]
     else:  # a trainer class
-        init = ["class Trainer:", f"    def __init__(self, {', '.join(['model', *passed])}):", "        self.model = model"]
+        init = ["class Trainer:", f"    def __init__(self, {', '.join(['model', *passed])}):",
+                "        self.model = model"]
         if loss_form == "self":
             init.append(f"        self.criterion = {module_constructor}")
         elif passed:
             init.append(f"        self.criterion = {passed[0]}")
         call = _loss_call(loss_form, loss, "self.criterion", "self.criterion")
-        main += ["", *init, "", "    def step(self, x, y):", *_step_body("        ", "self.model", call, at_call, take),
+        main += ["", *init, "", "    def step(self, x, y):",
+                 *_step_body("        ", "self.model", call, at_call, take, reshape),
                  "        return loss", "", f"trainer = Trainer({', '.join(['model', *passed])})",
                  "for x, y in loader:", "    trainer.step(x, y)"]
     if entry != "top":  # the code from the last blank line on runs in `main()` or under `if __name__ == ...`

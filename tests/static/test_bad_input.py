@@ -16,7 +16,8 @@ from lossguard.static import checker
 from lossguard.static.checker import check_paths
 
 ROOT = Path(__file__).resolve().parents[2]
-BAD = "import torch.nn as nn\nmodel = nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1))\nloss = nn.CrossEntropyLoss()(model(x), y)\n"
+BAD = ("import torch.nn as nn\nmodel = nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1))\n"
+       "loss = nn.CrossEntropyLoss()(model(x), y)\n")
 
 
 def _check(*args: str) -> subprocess.CompletedProcess:
@@ -39,7 +40,8 @@ def test_a_fifo_named_like_a_python_file_is_one_line_not_a_hang(tmp_path: Path) 
 def test_a_fifo_named_on_the_command_line_is_one_line_not_silence(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "x.py")
     done = _check(str(tmp_path / "x.py"))
-    assert (done.returncode, done.stderr.splitlines()) == (2, [f"{tmp_path / 'x.py'}: error: cannot read: not a regular file"])
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [f"{tmp_path / 'x.py'}: error: cannot read: not a regular file"]
 
 
 def test_a_directory_named_like_a_python_file_is_walked(tmp_path: Path) -> None:

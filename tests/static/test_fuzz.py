@@ -55,7 +55,7 @@ def test_mutated_fixtures_are_checked_cleanly(original: Path, fixture_copy: Path
         for number in range(MUTANTS):
             data = mutant(original, rng)
             verdict = judge_file(target, data)
-            assert verdict.problem is None, (
-                f"mutant {number} of {original.name}: {verdict.problem}\n--- input ---\n{data.decode('utf-8', 'replace')}")
+            shown = data.decode("utf-8", "replace")
+            assert verdict.problem is None, f"mutant {number} of {original.name}: {verdict.problem}\n---\n{shown}"
     finally:
         shutil.copyfile(original, target)

@@ -49,7 +49,7 @@ def test_the_generator_covers_every_choice() -> None:
     seen = {(key, str(value)) for program in programs for key, value in program.choices.items()}
     for key, values in [("model", g.MODEL_FORMS), ("placement", g.PLACEMENTS), ("loss_form", g.LOSS_FORMS),
                         ("call_site", g.CALL_SITES), ("branch", g.BRANCHES), ("entry", g.ENTRIES),
-                        ("output", g.OUTPUTS), ("loss", g.LOSSES)]:
+                        ("output", g.OUTPUTS), ("moved", g.MOVES), ("reshape", g.RESHAPES), ("loss", g.LOSSES)]:
         assert {(key, str(value)) for value in values} <= seen, key
     with_finding = sum(1 for program in programs if program.expected_code)
     assert 0.3 * COUNT < with_finding < 0.7 * COUNT
@@ -79,3 +79,22 @@ def test_a_global_bound_twice_on_one_side_of_an_if_is_not_stable() -> None:
 
     tree = ast.parse("if c:\n    a = 1\n    b = 1\n    b = 2\nelse:\n    a = 2\nc = 1\nif d:\n    c = 2\n")
     assert names_bound_once(tree.body) == {"a"}
+
+
+# Found by the generator: a model picked by a branch between two classes (a Choice) was dropped by
+# nn.DataParallel / torch.compile, which kept only a single model.
+@pytest.mark.parametrize("wrapper", ["nn.DataParallel", "torch.compile", "nn.parallel.DistributedDataParallel"])
+@pytest.mark.parametrize("second_head,expected", [("torch.softmax(self.head(x), dim=1)", [("train.py", 20, "LG102")]),
+                                                  ("self.head(x)", [])])
+def test_a_wrapped_model_picked_by_a_branch(tmp_path: Path, wrapper: str, second_head: str,
+                                            expected: list[tuple[str, int, str]]) -> None:
+    (tmp_path / "train.py").write_text(
+        "import sys\nimport torch\nimport torch.nn as nn\n\n"
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.head = nn.Linear(16, 4)\n        self.out = nn.Softmax(dim=1)\n\n"
+        "    def forward(self, x):\n        return self.out(self.head(x))\n\n"
+        "class OtherNet(Net):\n    def forward(self, x):\n"
+        f"        return {second_head}\n\n"
+        f"model = {wrapper}(Net() if len(sys.argv) > 2 else OtherNet())\n"
+        "for x, y in loader:\n    loss = nn.CrossEntropyLoss()(model(x), y)\n    loss.backward()\n")
+    assert found(tmp_path) == (expected, [])
