@@ -2,11 +2,13 @@
 by construction: the model's last activation and the loss decide the code (or silence), and the line of the loss
 call is where it must be reported.
 
-The pieces: the model (an `nn.Sequential`, a class with `forward` in four styles returning a tensor, a dict or a
+The pieces: the model (an `nn.Sequential`, inline or built from a list, a class with `forward` in four styles returning a tensor, a dict or a
 tuple, a factory function; defined in the checked file or imported from `models.py`; moved with `.to(device)`,
 wrapped in `nn.DataParallel` or `torch.compile`, or not), its activation (at the end of the model, applied to its
 output at the call site as a function or a tensor method, or none; the output reshaped or moved, or not), the loss (a module bound to a name, made by a factory function, taken from a registry of classes
-or of instances, constructed inline, functional, or stored on `self`), where the loss is called (the training loop,
+or of instances, constructed inline, functional, or stored on `self`; with a `reduction` or not; called directly or
+through `.forward`), where the loss is called (in training, under `torch.no_grad()` or after `model.eval()`; the
+training loop,
 nested in an epoch loop or not, a helper function, a trainer class's method, a helper imported from `engine.py`),
 where the training code runs (top level, `main()`, under `if __name__ == "__main__":`), and branches picking
 between two models or two losses that agree or disagree (a disagreement leaves the value unknown: silence).
@@ -50,6 +52,8 @@ BRANCHES = [None, "agree", "disagree"]
 ENTRIES = ["top", "main_function", "dunder_main"]  # where the training code runs
 MOVES = [None, "model.to(device)", "nn.DataParallel(model)", "torch.compile(model)"]  # what is done to the model
 RESHAPES = [None, "{}.view(-1, 4)", "{}.to(device)", "{}.reshape(x.size(0), -1)"]  # done to its output
+# Training, or an evaluation path (the same contracts hold there: the reported loss is wrong).
+PHASES = ["train", "no_grad", "eval_mode"]
 MARK = "  # LOSS-CALL"
 CONDITION = "len(sys.argv) > 2"  # nothing the checker can decide
 
@@ -107,6 +111,10 @@ def _model(form: str, activations: tuple[str | None, str | None], branch: bool, 
     """The lines that define and bind `model`; with `branch`, a condition picks between two activations."""
     first, second = activations
     if form == "sequential":
+        if not branch and rng.random() < 0.4:  # built from a list
+            append = [f"layers.append({ACTIVATIONS[first][0]})"] if ACTIVATIONS[first] else []  # type: ignore[index]
+            return ["layers = [nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4)]", *append,
+                    "model = nn.Sequential(*layers)", ""]
         if not branch:
             return [f"model = nn.Sequential({_layers(first)})", ""]
         return [f"if {CONDITION}:", f"    model = nn.Sequential({_layers(first)})", "else:",
@@ -123,21 +131,30 @@ def _model(form: str, activations: tuple[str | None, str | None], branch: bool, 
     return lines + [f"    return nn.Sequential({_layers(second)})", "", "model = build_model()", ""]
 
 
-def _loss_call(loss_form: str, loss: str, criterion: str, registry: str) -> str:
+def _loss_call(loss_form: str, loss: str, criterion: str, registry: str, forward: bool) -> str:
     module, functional = LOSSES[loss]
     if loss_form in BOUND_TO_A_NAME:
         loss_form = "name"
+    if forward:
+        criterion += ".forward"
     return {"name": f"{criterion}(out, y)", "self": f"{criterion}(out, y)", "immediate": f"{module}(out, y)",
             "functional": f"{functional}(out, y)", "registry": f'{registry}["main"](out, y)'}[loss_form]
 
 
-def _step_body(indent: str, model: str, call: str, at_call: str | None, take: str, reshape: str | None) -> list[str]:
-    lines = [f"{indent}out = {take.format(f'{model}(x)')}"]
+def _step_body(indent: str, model: str, call: str, at_call: str | None, take: str, reshape: str | None,
+               phase: str = "train") -> list[str]:
+    before = []
+    if phase == "no_grad":
+        before, indent = [f"{indent}with torch.no_grad():"], indent + "    "
+    elif phase == "eval_mode":
+        before = [f"{indent}{model}.eval()"]
+    lines = [*before, f"{indent}out = {take.format(f'{model}(x)')}"]
     if at_call:
         lines.append(f"{indent}out = {at_call.format('out')}")
     if reshape:
         lines.append(f"{indent}out = {reshape.format('out')}")
-    return lines + [f"{indent}loss = {call}{MARK}", f"{indent}loss.backward()"]
+    lines.append(f"{indent}loss = {call}{MARK}")
+    return lines + ([f"{indent}loss.backward()"] if phase == "train" else [f"{indent}print(loss.item())"])
 
 
 def generate(rng: random.Random) -> Program:
@@ -149,10 +166,11 @@ def generate(rng: random.Random) -> Program:
     if placement == "at_call":
         branch = None  # the branch is between models; an activation at the call site is the same on both paths
     model_elsewhere, moved, entry = rng.random() < 0.3, rng.choice(MOVES), rng.choice(ENTRIES)
-    reshape = rng.choice(RESHAPES)
+    reshape, phase = rng.choice(RESHAPES), rng.choice(PHASES)
+    forward = loss_form in (*BOUND_TO_A_NAME, "self") and rng.random() < 0.3
     choices = dict(model=model_form, placement=placement, loss_form=loss_form, call_site=call_site, branch=branch,
                    activation=activation, loss=loss, model_elsewhere=model_elsewhere, moved=moved, entry=entry,
-                   reshape=reshape)
+                   reshape=reshape, phase=phase, forward=forward)
     program = Program(choices)
 
     in_model = activation if placement == "in_model" else None
@@ -183,7 +201,8 @@ def generate(rng: random.Random) -> Program:
         main += [f"model = {moved}"]
     main.insert(len(header), 'device = torch.device("cuda" if torch.cuda.is_available() else "cpu")')
 
-    module_constructor = LOSSES[loss][0]
+    loss_class, arguments = LOSSES[loss][0][:-2], '(reduction="sum")' if rng.random() < 0.3 else "()"
+    module_constructor = loss_class + arguments
     if loss_form == "name" and other_loss != loss or "loss_branch" in choices:
         main += [f"if {CONDITION}:", f"    criterion = {module_constructor}", "else:",
                  f"    criterion = {LOSSES[other_loss][0]}"]
@@ -192,22 +211,22 @@ def generate(rng: random.Random) -> Program:
     elif loss_form == "factory":
         main += ["def make_loss():", f"    return {module_constructor}", "", "criterion = make_loss()"]
     elif loss_form == "class_registry":
-        main += [f'LOSSES = {{"main": {module_constructor[:-2]}, "aux": nn.MSELoss}}', 'criterion = LOSSES["main"]()']
+        main += [f'LOSSES = {{"main": {loss_class}, "aux": nn.MSELoss}}', f'criterion = LOSSES["main"]{arguments}']
     elif loss_form == "registry":
         main.append(f'LOSSES = {{"main": {module_constructor}, "aux": nn.MSELoss()}}')
     passed = {"registry": ["LOSSES"]}.get(loss_form, ["criterion"] if loss_form in BOUND_TO_A_NAME else [])
 
     if call_site == "loop":
-        call = _loss_call(loss_form, loss, "criterion", "LOSSES")
-        loop = ["for x, y in loader:", *_step_body("    ", "model", call, at_call, take, reshape)]
+        call = _loss_call(loss_form, loss, "criterion", "LOSSES", forward)
+        loop = ["for x, y in loader:", *_step_body("    ", "model", call, at_call, take, reshape, phase)]
         if rng.random() < 0.5:
             loop = ["for epoch in range(3):", *("    " + line for line in loop)]
         main += ["", *loop]
     elif call_site in ("helper", "module"):
         parameters = ["model", *(["losses"] if loss_form == "registry" else passed), "x", "y"]
-        call = _loss_call(loss_form, loss, "criterion", "losses")
+        call = _loss_call(loss_form, loss, "criterion", "losses", forward)
         helper = [f"def train_step({', '.join(parameters)}):",
-                  *_step_body("    ", "model", call, at_call, take, reshape), "    return loss", ""]
+                  *_step_body("    ", "model", call, at_call, take, reshape, phase), "    return loss", ""]
         if call_site == "module":
             program.files["engine.py"] = "\n".join(header + helper)
             program.loss_file = "engine.py"
@@ -222,9 +241,9 @@ def generate(rng: random.Random) -> Program:
             init.append(f"        self.criterion = {module_constructor}")
         elif passed:
             init.append(f"        self.criterion = {passed[0]}")
-        call = _loss_call(loss_form, loss, "self.criterion", "self.criterion")
+        call = _loss_call(loss_form, loss, "self.criterion", "self.criterion", forward)
         main += ["", *init, "", "    def step(self, x, y):",
-                 *_step_body("        ", "self.model", call, at_call, take, reshape),
+                 *_step_body("        ", "self.model", call, at_call, take, reshape, phase),
                  "        return loss", "", f"trainer = Trainer({', '.join(['model', *passed])})",
                  "for x, y in loader:", "    trainer.step(x, y)"]
     if entry != "top":  # the code from the last blank line on runs in `main()` or under `if __name__ == ...`

@@ -49,7 +49,8 @@ def test_the_generator_covers_every_choice() -> None:
     seen = {(key, str(value)) for program in programs for key, value in program.choices.items()}
     for key, values in [("model", g.MODEL_FORMS), ("placement", g.PLACEMENTS), ("loss_form", g.LOSS_FORMS),
                         ("call_site", g.CALL_SITES), ("branch", g.BRANCHES), ("entry", g.ENTRIES),
-                        ("output", g.OUTPUTS), ("moved", g.MOVES), ("reshape", g.RESHAPES), ("loss", g.LOSSES)]:
+                        ("output", g.OUTPUTS), ("moved", g.MOVES), ("reshape", g.RESHAPES),
+                        ("phase", g.PHASES), ("loss", g.LOSSES)]:
         assert {(key, str(value)) for value in values} <= seen, key
     with_finding = sum(1 for program in programs if program.expected_code)
     assert 0.3 * COUNT < with_finding < 0.7 * COUNT
