@@ -2,16 +2,16 @@
 by construction: the model's last activation and the loss decide the code (or silence), and the line of the loss
 call is where it must be reported.
 
-The pieces: the model (an `nn.Sequential`, inline or built from a list, a class with `forward` in four styles returning a tensor, a dict or a
-tuple, a factory function; defined in the checked file or imported from `models.py`; moved with `.to(device)`,
-wrapped in `nn.DataParallel` or `torch.compile`, or not), its activation (at the end of the model, applied to its
-output at the call site as a function or a tensor method, or none; the output reshaped or moved, or not), the loss (a module bound to a name, made by a factory function, taken from a registry of classes
-or of instances, constructed inline, functional, or stored on `self`; with a `reduction` or not; called directly or
+The pieces: the model (an `nn.Sequential`, inline or built from a list, a class with `forward` in four styles
+returning a tensor, a dict or a tuple, a factory function; defined in the checked file or imported from `models.py`;
+moved with `.to(device)`, wrapped in `nn.DataParallel` or `torch.compile`, or not), its activation (at the end of
+the model, applied to its output at the call site as a function or a tensor method, or none; the output reshaped or
+moved, or not), the loss (a module bound to a name, made by a factory function, taken from a registry of classes or
+of instances, constructed inline, functional, or stored on `self`; with a `reduction` or not; called directly or
 through `.forward`), where the loss is called (in training, under `torch.no_grad()` or after `model.eval()`; the
-training loop,
-nested in an epoch loop or not, a helper function, a trainer class's method, a helper imported from `engine.py`),
-where the training code runs (top level, `main()`, under `if __name__ == "__main__":`), and branches picking
-between two models or two losses that agree or disagree (a disagreement leaves the value unknown: silence).
+training loop, nested in an epoch loop or not, a helper function, a trainer class's method, a helper imported from
+`engine.py`), where the training code runs (top level, `main()`, under `if __name__ == "__main__":`), and branches
+picking between two models or two losses that agree or disagree (a disagreement leaves the value unknown: silence).
 
 Out of reach, so not generated: a top-level name rebound in an imported module (`model = Net()` then
 `model = model.to(device)` in `models.py`) is not exported (only names bound once are), so the importer sees an
