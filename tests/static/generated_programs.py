@@ -6,12 +6,13 @@ The pieces: the model (an `nn.Sequential`, inline or built from a list, a class 
 returning a tensor, a dict or a tuple, a factory function; defined in the checked file or imported from `models.py`;
 moved with `.to(device)`, wrapped in `nn.DataParallel` or `torch.compile`, or not), its activation (at the end of
 the model, applied to its output at the call site as a function or a tensor method, or none; the output reshaped or
-moved, or not), the loss (a module bound to a name, made by a factory function, taken from a registry of classes or
-of instances, constructed inline, functional, or stored on `self`; with a `reduction` or not; called directly or
-through `.forward`), where the loss is called (in training, under `torch.no_grad()` or after `model.eval()`; the
-training loop, nested in an epoch loop or not, a helper function, a trainer class's method, a helper imported from
-`engine.py`), where the training code runs (top level, `main()`, under `if __name__ == "__main__":`), and branches
-picking between two models or two losses that agree or disagree (a disagreement leaves the value unknown: silence).
+moved, or not; the target made one-hot, float or integer, or not), the loss (a module bound to a name, made by a
+factory function, taken from a registry of classes or of instances, constructed inline, functional, or stored on
+`self`; with a `reduction` or not; called directly or through `.forward`), where the loss is called (in training,
+under `torch.no_grad()` or after `model.eval()`; the training loop, nested in an epoch loop or not, a helper
+function, a trainer class's method, a helper imported from `engine.py`), where the training code runs (top level,
+`main()`, under `if __name__ == "__main__":`), and branches picking between two models or two losses that agree or
+disagree (a disagreement leaves the value unknown: only a finding both alternatives have is reported).
 
 Out of reach, so not generated: a top-level name rebound in an imported module (`model = Net()` then
 `model = model.to(device)` in `models.py`) is not exported (only names bound once are), so the importer sees an
@@ -54,6 +55,13 @@ MOVES = [None, "model.to(device)", "nn.DataParallel(model)", "torch.compile(mode
 RESHAPES = [None, "{}.view(-1, 4)", "{}.to(device)", "{}.reshape(x.size(0), -1)"]  # done to its output
 # Training, or an evaluation path (the same contracts hold there: the reported loss is wrong).
 PHASES = ["train", "no_grad", "eval_mode"]
+# What is done to the target at the call site, per loss, and the code it must get.
+TARGETS: dict[str, list[tuple[str | None, str | None]]] = {
+    "ce": [(None, None), ("F.one_hot(y, 4)", "LG201"), ("y.float()", "LG202")],
+    "nll": [(None, None), ("F.one_hot(y, 4)", "LG201"), ("y.float()", "LG202")],
+    "bce": [(None, None), ("y.float()", None), ("y.long()", "LG203")],
+    "bcewl": [(None, None), ("y.float()", None), ("y.long()", "LG203")],
+}
 MARK = "  # LOSS-CALL"
 CONDITION = "len(sys.argv) > 2"  # nothing the checker can decide
 
@@ -65,14 +73,16 @@ class Program:
 
     choices: dict[str, object]
     files: dict[str, str] = field(default_factory=dict)
-    expected_code: str | None = None
+    expected_code: str | None = None  # from the model's activation and the loss
+    target_code: str | None = None  # from the target
     loss_file: str = "train.py"
 
     def expected(self) -> list[tuple[str, int, str]]:
-        if self.expected_code is None:
+        codes = sorted(code for code in (self.expected_code, self.target_code) if code)
+        if not codes:
             return []
         line = next(i for i, text in enumerate(self.files[self.loss_file].splitlines(), 1) if text.endswith(MARK))
-        return [(self.loss_file, line, self.expected_code)]
+        return [(self.loss_file, line, code) for code in codes]
 
 
 def _layers(activation: str | None) -> str:
@@ -142,7 +152,7 @@ def _loss_call(loss_form: str, loss: str, criterion: str, registry: str, forward
 
 
 def _step_body(indent: str, model: str, call: str, at_call: str | None, take: str, reshape: str | None,
-               phase: str = "train") -> list[str]:
+               phase: str, target: str | None) -> list[str]:
     before = []
     if phase == "no_grad":
         before, indent = [f"{indent}with torch.no_grad():"], indent + "    "
@@ -153,6 +163,8 @@ def _step_body(indent: str, model: str, call: str, at_call: str | None, take: st
         lines.append(f"{indent}out = {at_call.format('out')}")
     if reshape:
         lines.append(f"{indent}out = {reshape.format('out')}")
+    if target:
+        lines.append(f"{indent}y = {target}")
     lines.append(f"{indent}loss = {call}{MARK}")
     return lines + ([f"{indent}loss.backward()"] if phase == "train" else [f"{indent}print(loss.item())"])
 
@@ -168,10 +180,11 @@ def generate(rng: random.Random) -> Program:
     model_elsewhere, moved, entry = rng.random() < 0.3, rng.choice(MOVES), rng.choice(ENTRIES)
     reshape, phase = rng.choice(RESHAPES), rng.choice(PHASES)
     forward = loss_form in (*BOUND_TO_A_NAME, "self") and rng.random() < 0.3
+    target, target_code = rng.choice(TARGETS[loss]) if rng.random() < 0.4 else (None, None)
     choices = dict(model=model_form, placement=placement, loss_form=loss_form, call_site=call_site, branch=branch,
                    activation=activation, loss=loss, model_elsewhere=model_elsewhere, moved=moved, entry=entry,
-                   reshape=reshape, phase=phase, forward=forward)
-    program = Program(choices)
+                   reshape=reshape, phase=phase, forward=forward, target=target)
+    program = Program(choices, target_code=target_code)
 
     in_model = activation if placement == "in_model" else None
     at_call = ACTIVATIONS[activation][rng.choice([1, 2])] if placement == "at_call" and activation else None
@@ -185,10 +198,16 @@ def generate(rng: random.Random) -> Program:
     program.expected_code = EXPECTED[(activation, loss)] if branch != "disagree" else None
     other_loss = loss
     if loss_form == "name" and rng.random() < 0.3:  # the loss picked by a branch too
-        other_loss = rng.choice(sorted(LOSSES)) if rng.random() < 0.5 else loss
+        # Each alternative is judged; a finding both agree on (the same code at the same call) is reported.
+        known = [other for other in sorted(LOSSES) if (activation, other) in EXPECTED
+                 and target in [transform for transform, _ in TARGETS[other]]]
+        other_loss = rng.choice(known) if rng.random() < 0.5 else loss
         choices["loss_branch"] = "agree" if other_loss == loss else "disagree"
         if other_loss != loss:
-            program.expected_code = None
+            if EXPECTED[(activation, other_loss)] != program.expected_code:
+                program.expected_code = None
+            if dict(TARGETS[other_loss])[target] != program.target_code:
+                program.target_code = None
 
     header = ["import sys", "import torch", "import torch.nn as nn", "import torch.nn.functional as F", ""]
     main = list(header)
@@ -218,7 +237,7 @@ def generate(rng: random.Random) -> Program:
 
     if call_site == "loop":
         call = _loss_call(loss_form, loss, "criterion", "LOSSES", forward)
-        loop = ["for x, y in loader:", *_step_body("    ", "model", call, at_call, take, reshape, phase)]
+        loop = ["for x, y in loader:", *_step_body("    ", "model", call, at_call, take, reshape, phase, target)]
         if rng.random() < 0.5:
             loop = ["for epoch in range(3):", *("    " + line for line in loop)]
         main += ["", *loop]
@@ -226,7 +245,7 @@ def generate(rng: random.Random) -> Program:
         parameters = ["model", *(["losses"] if loss_form == "registry" else passed), "x", "y"]
         call = _loss_call(loss_form, loss, "criterion", "losses", forward)
         helper = [f"def train_step({', '.join(parameters)}):",
-                  *_step_body("    ", "model", call, at_call, take, reshape, phase), "    return loss", ""]
+                  *_step_body("    ", "model", call, at_call, take, reshape, phase, target), "    return loss", ""]
         if call_site == "module":
             program.files["engine.py"] = "\n".join(header + helper)
             program.loss_file = "engine.py"
@@ -243,7 +262,7 @@ def generate(rng: random.Random) -> Program:
             init.append(f"        self.criterion = {passed[0]}")
         call = _loss_call(loss_form, loss, "self.criterion", "self.criterion", forward)
         main += ["", *init, "", "    def step(self, x, y):",
-                 *_step_body("        ", "self.model", call, at_call, take, reshape, phase),
+                 *_step_body("        ", "self.model", call, at_call, take, reshape, phase, target),
                  "        return loss", "", f"trainer = Trainer({', '.join(['model', *passed])})",
                  "for x, y in loader:", "    trainer.step(x, y)"]
     if entry != "top":  # the code from the last blank line on runs in `main()` or under `if __name__ == ...`
