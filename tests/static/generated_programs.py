@@ -21,6 +21,7 @@ unknown model.
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass, field
 
@@ -68,21 +69,42 @@ CONDITION = "len(sys.argv) > 2"  # nothing the checker can decide
 
 @dataclass
 class Program:
-    """The files of one program (`train.py` is the one checked) and the finding expected: (file, code) or None;
-    the line is the one marked with MARK in that file."""
+    """The files of one program (`checked`, `train.py` or `train.ipynb`, is the one checked) and the findings
+    expected, as (file, cell, line, code): at the line marked with MARK in `loss_file`."""
 
     choices: dict[str, object]
     files: dict[str, str] = field(default_factory=dict)
     expected_code: str | None = None  # from the model's activation and the loss
     target_code: str | None = None  # from the target
     loss_file: str = "train.py"
+    checked: str = "train.py"
 
-    def expected(self) -> list[tuple[str, int, str]]:
+    def expected(self) -> list[tuple[str, int | None, int, str]]:
         codes = sorted(code for code in (self.expected_code, self.target_code) if code)
         if not codes:
             return []
-        line = next(i for i, text in enumerate(self.files[self.loss_file].splitlines(), 1) if text.endswith(MARK))
-        return [(self.loss_file, line, code) for code in codes]
+        cell, line = None, 0
+        if self.loss_file.endswith(".ipynb"):
+            cells = json.loads(self.files[self.loss_file])["cells"]
+            cell, line = next((c, i) for c, content in enumerate(cells, 1)
+                              for i, text in enumerate(content["source"], 1) if text.rstrip("\n").endswith(MARK))
+        else:
+            line = next(i for i, text in enumerate(self.files[self.loss_file].splitlines(), 1) if text.endswith(MARK))
+        return [(self.loss_file, cell, line, code) for code in codes]
+
+
+def as_notebook(source: str) -> str:
+    """The module as an nbformat 4 notebook: a new code cell at each blank line before an unindented line."""
+    cells: list[list[str]] = [[]]
+    lines = source.splitlines()
+    for i, line in enumerate(lines):
+        if line == "" and i + 1 < len(lines) and lines[i + 1][:1] not in ("", " ") and cells[-1]:
+            cells.append([])
+        elif line or cells[-1]:
+            cells[-1].append(line + "\n")
+    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": cell}
+        for cell in cells if cell]})
 
 
 def _layers(activation: str | None) -> str:
@@ -271,4 +293,10 @@ def generate(rng: random.Random) -> Program:
         main[start:] = (["def main():", *body, "", 'if __name__ == "__main__":', "    main()"]
                         if entry == "main_function" else ['if __name__ == "__main__":', *body])
     program.files["train.py"] = "\n".join(main) + "\n"
+    if rng.random() < 0.2:  # the training script as a notebook
+        choices["notebook"] = True
+        program.files["train.ipynb"] = as_notebook(program.files.pop("train.py"))
+        program.checked = "train.ipynb"
+        if program.loss_file == "train.py":
+            program.loss_file = "train.ipynb"
     return program

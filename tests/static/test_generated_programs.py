@@ -21,9 +21,9 @@ COUNT = int(os.environ.get("LOSSGUARD_GENERATED_PROGRAMS", "300"))
 SEED = int(os.environ.get("LOSSGUARD_GENERATED_SEED", "12"))
 
 
-def found(folder: Path) -> tuple[list[tuple[str, int, str]], list[str]]:
-    result = check_paths([str(folder / "train.py")])
-    return [(Path(f.path).name, f.line, f.code) for f in result.findings], result.errors
+def found(folder: Path, checked: str = "train.py") -> tuple[list[tuple[str, int | None, int, str]], list[str]]:
+    result = check_paths([str(folder / checked)])
+    return [(Path(f.path).name, f.cell, f.line, f.code) for f in result.findings], result.errors
 
 
 def test_generated_programs_get_the_answer_known_by_construction(tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -35,7 +35,7 @@ def test_generated_programs_get_the_answer_known_by_construction(tmp_path_factor
         (folder / "pyproject.toml").write_text("")
         for name, text in program.files.items():
             (folder / name).write_text(text)
-        findings, errors = found(folder)
+        findings, errors = found(folder, program.checked)
         if findings != program.expected() or errors:
             wrong.append(f"program {number} {program.choices}: expected {program.expected()}, got {findings} "
                          f"{errors}\n" + "\n".join(f"--- {n}\n{t}" for n, t in program.files.items()))
@@ -54,6 +54,7 @@ def test_the_generator_covers_every_choice() -> None:
         assert {(key, str(value)) for value in values} <= seen, key
     with_finding = sum(1 for program in programs if program.expected())
     assert 0.3 * COUNT < with_finding < 0.8 * COUNT
+    assert 0.1 * COUNT < sum(1 for program in programs if program.checked.endswith(".ipynb")) < 0.3 * COUNT
     target_codes = {program.target_code for program in programs}
     assert target_codes == {None, "LG201", "LG202", "LG203"}
 
@@ -61,11 +62,11 @@ def test_the_generator_covers_every_choice() -> None:
 # Found by the generator: a model bound on both sides of an if/else at the top of an imported module was not
 # exported (the name counted as bound twice), so a softmax model imported from it was silently unknown.
 @pytest.mark.parametrize("sides,expected", [
-    (("nn.Softmax(dim=1)", "nn.Softmax(dim=1)"), [("train.py", 6, "LG102")]),  # both sides agree
+    (("nn.Softmax(dim=1)", "nn.Softmax(dim=1)"), [("train.py", None, 6, "LG102")]),  # both sides agree
     (("nn.Softmax(dim=1)", "nn.ReLU()"), []),  # they disagree: unknown
 ])
 def test_a_model_bound_on_both_sides_of_an_if_in_an_imported_module(tmp_path: Path, sides: tuple[str, str],
-                                                                     expected: list[tuple[str, int, str]]) -> None:
+                                                                     expected: list[tuple[str, int | None, int, str]]) -> None:
     (tmp_path / "pyproject.toml").write_text("")
     (tmp_path / "models.py").write_text(
         "import sys\nimport torch.nn as nn\nif len(sys.argv) > 2:\n"
@@ -87,10 +88,10 @@ def test_a_global_bound_twice_on_one_side_of_an_if_is_not_stable() -> None:
 # Found by the generator: a model picked by a branch between two classes (a Choice) was dropped by
 # nn.DataParallel / torch.compile, which kept only a single model.
 @pytest.mark.parametrize("wrapper", ["nn.DataParallel", "torch.compile", "nn.parallel.DistributedDataParallel"])
-@pytest.mark.parametrize("second_head,expected", [("torch.softmax(self.head(x), dim=1)", [("train.py", 20, "LG102")]),
+@pytest.mark.parametrize("second_head,expected", [("torch.softmax(self.head(x), dim=1)", [("train.py", None, 20, "LG102")]),
                                                   ("self.head(x)", [])])
 def test_a_wrapped_model_picked_by_a_branch(tmp_path: Path, wrapper: str, second_head: str,
-                                            expected: list[tuple[str, int, str]]) -> None:
+                                            expected: list[tuple[str, int | None, int, str]]) -> None:
     (tmp_path / "train.py").write_text(
         "import sys\nimport torch\nimport torch.nn as nn\n\n"
         "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
@@ -101,3 +102,19 @@ def test_a_wrapped_model_picked_by_a_branch(tmp_path: Path, wrapper: str, second
         f"model = {wrapper}(Net() if len(sys.argv) > 2 else OtherNet())\n"
         "for x, y in loader:\n    loss = nn.CrossEntropyLoss()(model(x), y)\n    loss.backward()\n")
     assert found(tmp_path) == (expected, [])
+
+
+# Found by the generator: a notebook that names no loss but passes its softmax model to a helper imported from
+# engine.py was skipped by the pre-filter (the import scan read the notebook's JSON, where no line starts with
+# `from`), so the finding in engine.py was lost; the same code as a .py file had it.
+def test_a_notebook_that_only_imports_the_loss_call_is_checked(tmp_path: Path) -> None:
+    from tests.static.generated_programs import as_notebook
+
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "engine.py").write_text("import torch.nn as nn\n\ndef train_step(model, x, y):\n"
+                                        "    loss = nn.CrossEntropyLoss()(model(x), y)\n    loss.backward()\n")
+    (tmp_path / "train.ipynb").write_text(as_notebook(
+        "import torch.nn as nn\nfrom engine import train_step\n\n"
+        "model = nn.Sequential(nn.Linear(8, 4), nn.Softmax(dim=1))\n\nfor x, y in loader:\n"
+        "    train_step(model, x, y)\n"))
+    assert found(tmp_path, "train.ipynb") == ([("engine.py", None, 4, "LG102")], [])
