@@ -4,15 +4,17 @@ call is where it must be reported.
 
 The pieces: the model (an `nn.Sequential`, inline or built from a list, a class with `forward` in four styles
 returning a tensor, a dict or a tuple, a factory function; defined in the checked file or imported from `models.py`;
-moved with `.to(device)`, wrapped in `nn.DataParallel` or `torch.compile`, or not), its activation (at the end of
-the model, applied to its output at the call site as a function or a tensor method, or none; the output reshaped or
-moved, or not; the target made one-hot, float or integer, or not), the loss (a module bound to a name, made by a
-factory function, taken from a registry of classes or of instances, constructed inline, functional, or stored on
-`self`; with a `reduction` or not; called directly or through `.forward`), where the loss is called (in training,
-under `torch.no_grad()` or after `model.eval()`; the training loop, nested in an epoch loop or not, a helper
-function, a trainer class's method, a helper imported from `engine.py`), where the training code runs (top level,
-`main()`, under `if __name__ == "__main__":`), and branches picking between two models or two losses that agree or
-disagree (a disagreement leaves the value unknown: only a finding both alternatives have is reported).
+moved with `.to(device)`, wrapped in `nn.DataParallel` or `torch.compile`, or not), the model called as `model(x)`,
+`model.forward(x)` or through a `predict(model, x)` helper, its activation (at the end of the model, applied to its
+output at the call site as a function or a tensor method, or none; the output reshaped or moved, or not; the target
+made one-hot, float or integer, or not), the loss (a module bound to a name, made by a factory function, taken from
+a registry of classes or of instances, constructed inline, functional, stored on `self`, a trainer's class attribute
+or set by a setter; with a `reduction` or not; called directly or through `.forward`, with positional or keyword
+arguments), where the loss is called (in training, under `torch.no_grad()` or after `model.eval()`; the training
+loop, nested in an epoch loop or not, a helper function, a trainer class's method, a helper imported from
+`engine.py`), where the training code runs (top level, `main()`, under `if __name__ == "__main__":`), and branches
+picking between two models or two losses that agree or disagree (a disagreement leaves the value unknown: only a
+finding both alternatives have is reported).
 
 Out of reach, so not generated: a top-level name rebound in an imported module (`model = Net()` then
 `model = model.to(device)` in `models.py`) is not exported (only names bound once are), so the importer sees an
@@ -21,6 +23,7 @@ unknown model.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 from dataclasses import dataclass, field
@@ -47,7 +50,12 @@ EXPECTED: dict[tuple[str | None, str], str | None] = {
 }
 MODEL_FORMS = ["sequential", "class", "factory"]
 PLACEMENTS = ["in_model", "at_call"]
-LOSS_FORMS = ["name", "immediate", "functional", "registry", "self", "factory", "class_registry"]
+LOSS_FORMS = ["name", "immediate", "functional", "registry", "self", "factory", "class_registry", "class_attribute",
+              "setter"]
+TRAINER_ONLY = ("self", "class_attribute", "setter")  # loss forms that live on a trainer
+ARGUMENTS = {"positional": "(out, y)", "keywords": "(input=out, target=y)", "target_keyword": "(out, target=y)"}
+MODEL_CALLS = {"call": "{}(x)", "forward": "{}.forward(x)", "predict": "predict({}, x)"}
+PREDICT = ["def predict(model, x):", "    return model(x)", ""]
 BOUND_TO_A_NAME = ("name", "factory", "class_registry")  # each ends as `criterion = ...` at the top
 CALL_SITES = ["loop", "helper", "trainer", "module"]
 BRANCHES = [None, "agree", "disagree"]
@@ -163,24 +171,24 @@ def _model(form: str, activations: tuple[str | None, str | None], branch: bool, 
     return lines + [f"    return nn.Sequential({_layers(second)})", "", "model = build_model()", ""]
 
 
-def _loss_call(loss_form: str, loss: str, criterion: str, registry: str, forward: bool) -> str:
+def _loss_call(loss_form: str, loss: str, criterion: str, registry: str, forward: bool, arguments: str) -> str:
     module, functional = LOSSES[loss]
-    if loss_form in BOUND_TO_A_NAME:
+    if loss_form in BOUND_TO_A_NAME or loss_form in TRAINER_ONLY:
         loss_form = "name"
     if forward:
         criterion += ".forward"
-    return {"name": f"{criterion}(out, y)", "self": f"{criterion}(out, y)", "immediate": f"{module}(out, y)",
-            "functional": f"{functional}(out, y)", "registry": f'{registry}["main"](out, y)'}[loss_form]
+    called = {"name": criterion, "immediate": module, "functional": functional, "registry": f'{registry}["main"]'}
+    return called[loss_form] + ARGUMENTS[arguments]
 
 
 def _step_body(indent: str, model: str, call: str, at_call: str | None, take: str, reshape: str | None,
-               phase: str, target: str | None) -> list[str]:
+               phase: str, target: str | None, model_call: str) -> list[str]:
     before = []
     if phase == "no_grad":
         before, indent = [f"{indent}with torch.no_grad():"], indent + "    "
     elif phase == "eval_mode":
         before = [f"{indent}{model}.eval()"]
-    lines = [*before, f"{indent}out = {take.format(f'{model}(x)')}"]
+    lines = [*before, f"{indent}out = {take.format(MODEL_CALLS[model_call].format(model))}"]
     if at_call:
         lines.append(f"{indent}out = {at_call.format('out')}")
     if reshape:
@@ -195,17 +203,19 @@ def generate(rng: random.Random) -> Program:
     model_form, placement = rng.choice(MODEL_FORMS), rng.choice(PLACEMENTS)
     loss_form, call_site, branch = rng.choice(LOSS_FORMS), rng.choice(CALL_SITES), rng.choice(BRANCHES)
     activation, loss = rng.choice(sorted(EXPECTED, key=str))
-    if loss_form == "self" and call_site != "trainer":
+    if loss_form in TRAINER_ONLY and call_site != "trainer":
         loss_form = "name"
     if placement == "at_call":
         branch = None  # the branch is between models; an activation at the call site is the same on both paths
     model_elsewhere, moved, entry = rng.random() < 0.3, rng.choice(MOVES), rng.choice(ENTRIES)
     reshape, phase = rng.choice(RESHAPES), rng.choice(PHASES)
-    forward = loss_form in (*BOUND_TO_A_NAME, "self") and rng.random() < 0.3
+    forward = loss_form in (*BOUND_TO_A_NAME, *TRAINER_ONLY) and rng.random() < 0.3
+    arguments_style, model_call = rng.choice(sorted(ARGUMENTS)), rng.choice(sorted(MODEL_CALLS))
     target, target_code = rng.choice(TARGETS[loss]) if rng.random() < 0.4 else (None, None)
     choices = dict(model=model_form, placement=placement, loss_form=loss_form, call_site=call_site, branch=branch,
                    activation=activation, loss=loss, model_elsewhere=model_elsewhere, moved=moved, entry=entry,
-                   reshape=reshape, phase=phase, forward=forward, target=target)
+                   reshape=reshape, phase=phase, forward=forward, target=target,
+                   arguments=arguments_style, model_call=model_call)
     program = Program(choices, target_code=target_code)
 
     in_model = activation if placement == "in_model" else None
@@ -256,18 +266,24 @@ def generate(rng: random.Random) -> Program:
     elif loss_form == "registry":
         main.append(f'LOSSES = {{"main": {module_constructor}, "aux": nn.MSELoss()}}')
     passed = {"registry": ["LOSSES"]}.get(loss_form, ["criterion"] if loss_form in BOUND_TO_A_NAME else [])
+    if model_call == "predict" and call_site != "module":
+        main += ["", *PREDICT]
+    step = functools.partial(_step_body, at_call=at_call, take=take, reshape=reshape, phase=phase, target=target,
+                             model_call=model_call)
 
     if call_site == "loop":
-        call = _loss_call(loss_form, loss, "criterion", "LOSSES", forward)
-        loop = ["for x, y in loader:", *_step_body("    ", "model", call, at_call, take, reshape, phase, target)]
+        call = _loss_call(loss_form, loss, "criterion", "LOSSES", forward, arguments_style)
+        loop = ["for x, y in loader:", *step("    ", "model", call)]
         if rng.random() < 0.5:
             loop = ["for epoch in range(3):", *("    " + line for line in loop)]
         main += ["", *loop]
     elif call_site in ("helper", "module"):
         parameters = ["model", *(["losses"] if loss_form == "registry" else passed), "x", "y"]
-        call = _loss_call(loss_form, loss, "criterion", "losses", forward)
+        call = _loss_call(loss_form, loss, "criterion", "losses", forward, arguments_style)
         helper = [f"def train_step({', '.join(parameters)}):",
-                  *_step_body("    ", "model", call, at_call, take, reshape, phase, target), "    return loss", ""]
+                  *step("    ", "model", call), "    return loss", ""]
+        if model_call == "predict" and call_site == "module":
+            helper = PREDICT + helper
         if call_site == "module":
             program.files["engine.py"] = "\n".join(header + helper)
             program.loss_file = "engine.py"
@@ -276,16 +292,21 @@ def generate(rng: random.Random) -> Program:
             main += ["", *helper]
         main += ["", "for x, y in loader:", f"    train_step(model, {', '.join(passed + ['x', 'y'])})"]
     else:  # a trainer class
-        init = ["class Trainer:", f"    def __init__(self, {', '.join(['model', *passed])}):",
-                "        self.model = model"]
+        init = ["class Trainer:"]
+        if loss_form == "class_attribute":
+            init.append(f"    criterion = {module_constructor}")
+        init += [f"    def __init__(self, {', '.join(['model', *passed])}):", "        self.model = model"]
         if loss_form == "self":
             init.append(f"        self.criterion = {module_constructor}")
         elif passed:
             init.append(f"        self.criterion = {passed[0]}")
-        call = _loss_call(loss_form, loss, "self.criterion", "self.criterion", forward)
+        if loss_form == "setter":
+            init += ["", "    def set_criterion(self, criterion):", "        self.criterion = criterion"]
+        call = _loss_call(loss_form, loss, "self.criterion", "self.criterion", forward, arguments_style)
         main += ["", *init, "", "    def step(self, x, y):",
-                 *_step_body("        ", "self.model", call, at_call, take, reshape, phase, target),
+                 *step("        ", "self.model", call),
                  "        return loss", "", f"trainer = Trainer({', '.join(['model', *passed])})",
+                 *([f"trainer.set_criterion({module_constructor})"] if loss_form == "setter" else []),
                  "for x, y in loader:", "    trainer.step(x, y)"]
     if entry != "top":  # the code from the last blank line on runs in `main()` or under `if __name__ == ...`
         start = len(main) - main[::-1].index("")

@@ -50,7 +50,8 @@ def test_the_generator_covers_every_choice() -> None:
     for key, values in [("model", g.MODEL_FORMS), ("placement", g.PLACEMENTS), ("loss_form", g.LOSS_FORMS),
                         ("call_site", g.CALL_SITES), ("branch", g.BRANCHES), ("entry", g.ENTRIES),
                         ("output", g.OUTPUTS), ("moved", g.MOVES), ("reshape", g.RESHAPES),
-                        ("phase", g.PHASES), ("loss", g.LOSSES)]:
+                        ("phase", g.PHASES), ("arguments", g.ARGUMENTS), ("model_call", g.MODEL_CALLS),
+                        ("loss", g.LOSSES)]:
         assert {(key, str(value)) for value in values} <= seen, key
     with_finding = sum(1 for program in programs if program.expected())
     assert 0.3 * COUNT < with_finding < 0.8 * COUNT
@@ -66,7 +67,7 @@ def test_the_generator_covers_every_choice() -> None:
     (("nn.Softmax(dim=1)", "nn.ReLU()"), []),  # they disagree: unknown
 ])
 def test_a_model_bound_on_both_sides_of_an_if_in_an_imported_module(tmp_path: Path, sides: tuple[str, str],
-                                                                     expected: list[tuple[str, int | None, int, str]]) -> None:
+                                                                     expected: list[tuple]) -> None:
     (tmp_path / "pyproject.toml").write_text("")
     (tmp_path / "models.py").write_text(
         "import sys\nimport torch.nn as nn\nif len(sys.argv) > 2:\n"
@@ -88,10 +89,12 @@ def test_a_global_bound_twice_on_one_side_of_an_if_is_not_stable() -> None:
 # Found by the generator: a model picked by a branch between two classes (a Choice) was dropped by
 # nn.DataParallel / torch.compile, which kept only a single model.
 @pytest.mark.parametrize("wrapper", ["nn.DataParallel", "torch.compile", "nn.parallel.DistributedDataParallel"])
-@pytest.mark.parametrize("second_head,expected", [("torch.softmax(self.head(x), dim=1)", [("train.py", None, 20, "LG102")]),
-                                                  ("self.head(x)", [])])
+@pytest.mark.parametrize("second_head,expected", [
+    ("torch.softmax(self.head(x), dim=1)", [("train.py", None, 20, "LG102")]),
+    ("self.head(x)", []),
+])
 def test_a_wrapped_model_picked_by_a_branch(tmp_path: Path, wrapper: str, second_head: str,
-                                            expected: list[tuple[str, int | None, int, str]]) -> None:
+                                            expected: list[tuple]) -> None:
     (tmp_path / "train.py").write_text(
         "import sys\nimport torch\nimport torch.nn as nn\n\n"
         "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
