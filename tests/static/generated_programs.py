@@ -12,9 +12,9 @@ a registry of classes or of instances, constructed inline, functional, stored on
 or set by a setter; with a `reduction` or not; called directly or through `.forward`, with positional or keyword
 arguments), where the loss is called (in training, under `torch.no_grad()` or after `model.eval()`; the training
 loop, nested in an epoch loop or not, a helper function, a trainer class's method, a helper imported from
-`engine.py`), where the training code runs (top level, `main()`, under `if __name__ == "__main__":`), and branches
-picking between two models or two losses that agree or disagree (a disagreement leaves the value unknown: only a
-finding both alternatives have is reported).
+`engine.py`, the model's own Lightning `training_step` or `validation_step`), where the training code runs (top
+level, `main()`, under `if __name__ == "__main__":`), and branches picking between two models or two losses that
+agree or disagree (a disagreement leaves the value unknown: only a finding both alternatives have is reported).
 
 Out of reach, so not generated: a top-level name rebound in an imported module (`model = Net()` then
 `model = model.to(device)` in `models.py`) is not exported (only names bound once are), so the importer sees an
@@ -57,7 +57,7 @@ ARGUMENTS = {"positional": "(out, y)", "keywords": "(input=out, target=y)", "tar
 MODEL_CALLS = {"call": "{}(x)", "forward": "{}.forward(x)", "predict": "predict({}, x)"}
 PREDICT = ["def predict(model, x):", "    return model(x)", ""]
 BOUND_TO_A_NAME = ("name", "factory", "class_registry")  # each ends as `criterion = ...` at the top
-CALL_SITES = ["loop", "helper", "trainer", "module"]
+CALL_SITES = ["loop", "helper", "trainer", "module", "lightning"]  # lightning: the model's own training_step
 BRANCHES = [None, "agree", "disagree"]
 ENTRIES = ["top", "main_function", "dunder_main"]  # where the training code runs
 MOVES = [None, "model.to(device)", "nn.DataParallel(model)", "torch.compile(model)"]  # what is done to the model
@@ -125,15 +125,17 @@ OUTPUTS = ["tensor", "dict", "tuple"]  # what a class's forward returns; the cal
 TAKE_OUTPUT = {"tensor": "{}", "dict": '{}["logits"]', "tuple": "{}[0]"}
 
 
-def _class(name: str, activation: str | None, style: str, output: str) -> list[str]:
+def _class(name: str, activation: str | None, style: str, output: str, parent: str = "nn.Module",
+           methods: tuple[str, ...] = ()) -> list[str]:
+    """A model class; `methods` are added to the class `name` (the subclass, in the inherited style)."""
     spec = ACTIVATIONS[activation]
     returned = {"tensor": "x", "dict": '{"logits": x, "features": h}', "tuple": "x, h"}[output]
     if style == "sequential_attribute":
-        return [f"class {name}(nn.Module):", "    def __init__(self):", "        super().__init__()",
+        return [f"class {name}({parent}):", "    def __init__(self):", "        super().__init__()",
                 f"        self.net = nn.Sequential({_layers(activation)})", "", "    def forward(self, x):",
-                "        h = x", "        x = self.net(x)", f"        return {returned}", ""]
+                "        h = x", "        x = self.net(x)", f"        return {returned}", "", *methods]
     base = f"{name}Base" if style == "inherited" else name
-    lines = [f"class {base}(nn.Module):", "    def __init__(self):", "        super().__init__()",
+    lines = [f"class {base}({parent}):", "    def __init__(self):", "        super().__init__()",
              "        self.hidden = nn.Linear(8, 16)", "        self.head = nn.Linear(16, 4)"]
     if spec and style != "functional":
         lines.append(f"        self.out = {spec[0]}")
@@ -143,7 +145,7 @@ def _class(name: str, activation: str | None, style: str, output: str) -> list[s
     lines += [f"        return {returned}", ""]
     if style == "inherited":
         lines += ["", f"class {name}({base}):", "    def __init__(self):", "        super().__init__()", ""]
-    return lines
+    return lines + list(methods)
 
 
 def _model(form: str, activations: tuple[str | None, str | None], branch: bool, rng: random.Random,
@@ -196,7 +198,8 @@ def _step_body(indent: str, model: str, call: str, at_call: str | None, take: st
     if target:
         lines.append(f"{indent}y = {target}")
     lines.append(f"{indent}loss = {call}{MARK}")
-    return lines + ([f"{indent}loss.backward()"] if phase == "train" else [f"{indent}print(loss.item())"])
+    ending = {"train": [f"{indent}loss.backward()"], "lightning": []}.get(phase, [f"{indent}print(loss.item())"])
+    return lines + ending
 
 
 def generate(rng: random.Random) -> Program:
@@ -205,9 +208,14 @@ def generate(rng: random.Random) -> Program:
     activation, loss = rng.choice(sorted(EXPECTED, key=str))
     if loss_form in TRAINER_ONLY and call_site != "trainer":
         loss_form = "name"
-    if placement == "at_call":
+    if placement == "at_call" or call_site == "lightning":
         branch = None  # the branch is between models; an activation at the call site is the same on both paths
+    if call_site == "lightning":  # the model is the checked file's own LightningModule, as it is
+        model_form = "class"
+        loss_form = "name" if loss_form in TRAINER_ONLY else loss_form
     model_elsewhere, moved, entry = rng.random() < 0.3, rng.choice(MOVES), rng.choice(ENTRIES)
+    if call_site == "lightning":
+        model_elsewhere, moved = False, None
     reshape, phase = rng.choice(RESHAPES), rng.choice(PHASES)
     forward = loss_form in (*BOUND_TO_A_NAME, *TRAINER_ONLY) and rng.random() < 0.3
     arguments_style, model_call = rng.choice(sorted(ARGUMENTS)), rng.choice(sorted(MODEL_CALLS))
@@ -226,7 +234,16 @@ def generate(rng: random.Random) -> Program:
     output = rng.choice(OUTPUTS) if model_form == "class" else "tensor"
     choices["output"] = output
     take = TAKE_OUTPUT[output]
-    definitions = _model(model_form, (in_model, other), branch is not None, rng, output)
+    if call_site == "lightning":
+        call = _loss_call(loss_form, loss, "criterion", "LOSSES", forward, arguments_style)
+        method = "training_step" if phase == "train" else "validation_step"
+        body = _step_body("        ", "self", call, at_call, take, reshape, "lightning", target, model_call)
+        methods = ("", f"    def {method}(self, batch, batch_idx):", "        x, y = batch", *body,
+                   "        return loss", "")
+        definitions = [*_class("Net", in_model, rng.choice(CLASS_STYLES), output, "pl.LightningModule", methods),
+                       "model = Net()", ""]
+    else:
+        definitions = _model(model_form, (in_model, other), branch is not None, rng, output)
     program.expected_code = EXPECTED[(activation, loss)] if branch != "disagree" else None
     other_loss = loss
     if loss_form == "name" and rng.random() < 0.3:  # the loss picked by a branch too
@@ -241,7 +258,8 @@ def generate(rng: random.Random) -> Program:
             if dict(TARGETS[other_loss])[target] != program.target_code:
                 program.target_code = None
 
-    header = ["import sys", "import torch", "import torch.nn as nn", "import torch.nn.functional as F", ""]
+    header = ["import sys", "import torch", "import torch.nn as nn", "import torch.nn.functional as F",
+              *(["import pytorch_lightning as pl"] if call_site == "lightning" else []), ""]
     main = list(header)
     if model_elsewhere:
         program.files["models.py"] = "\n".join(header + definitions)
@@ -271,7 +289,9 @@ def generate(rng: random.Random) -> Program:
     step = functools.partial(_step_body, at_call=at_call, take=take, reshape=reshape, phase=phase, target=target,
                              model_call=model_call)
 
-    if call_site == "loop":
+    if call_site == "lightning":
+        main += ["", "trainer = pl.Trainer(max_epochs=1)", "trainer.fit(model, loader)"]
+    elif call_site == "loop":
         call = _loss_call(loss_form, loss, "criterion", "LOSSES", forward, arguments_style)
         loop = ["for x, y in loader:", *step("    ", "model", call)]
         if rng.random() < 0.5:
