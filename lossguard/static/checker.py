@@ -14,7 +14,6 @@ from lossguard.config import Config
 from lossguard.contracts import prefilter_vocabulary
 from lossguard.findings import Finding, sort_findings
 from lossguard.static.discover import discover
-from lossguard.static.notebook import read_notebook
 from lossguard.static.project import ProjectIndex
 from lossguard.static.source import FileSkipped, SourceError
 
@@ -38,6 +37,8 @@ def _code_of(file: str, data: bytes) -> bytes:
     """What the import scan reads: a notebook's code (its JSON quotes each line, so no `import` starts a line)."""
     if not file.endswith(".ipynb"):
         return data
+    from lossguard.static.notebook import read_notebook
+
     try:
         return read_notebook(data).source.encode("utf-8")
     except SourceError:

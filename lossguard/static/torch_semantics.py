@@ -25,8 +25,8 @@ from lossguard.static.imports import ImportMap
 from lossguard.static.suppressions import is_suppressed
 from lossguard.static.syntax import argument_expr, keyword_value, literal_str
 from lossguard.static.values import (
-    ArgParser, Batches, Choice, Const, DatasetValue, Instance, LayerList, Loss, LossResult, Module, Number, Opaque,
-    Origin, RecordType, Tensor, TupleValue, Value,
+    ArgParser, Batches, Const, DatasetValue, Instance, LayerList, Loss, LossResult, Module, Number, Opaque, Origin,
+    RecordType, Tensor, TupleValue, Value,
     join_all,
 )
 
@@ -90,7 +90,7 @@ class TorchSemantics:
         if name == N.SEQUENTIAL:
             return Module(self._sequential_output(call, args))
         if name in N.MODEL_WRAPPERS:  # a model picked by a branch (a Choice of models) stays that choice
-            models = first.options if isinstance(first, Choice) else (first,)
+            models = getattr(first, "options", (first,))  # a Choice's alternatives
             return first if all(isinstance(model, (Module, Instance)) for model in models) else None
         if name in N.ONE_HOT_FUNCTIONS:
             return Tensor(Kind.ONE_HOT, self._origin(call, "one-hot encoding"), "int64")
