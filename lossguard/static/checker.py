@@ -33,18 +33,6 @@ def may_call_a_loss(data: bytes) -> bool:
     return any(word in data for word in _VOCABULARY)
 
 
-def _code_of(file: str, data: bytes) -> bytes:
-    """What the import scan reads: a notebook's code (its JSON quotes each line, so no `import` starts a line)."""
-    if not file.endswith(".ipynb"):
-        return data
-    from lossguard.static.notebook import read_notebook
-
-    try:
-        return read_notebook(data).source.encode("utf-8")
-    except SourceError:
-        return data  # not a notebook that can be read: analysed (and reported) only if it names a loss
-
-
 def check_source(source: str, path: str = "<string>", enabled: frozenset[str] | None = None) -> list[Finding]:
     """Findings for one module's source text (imports resolve next to `path` when it exists on disk).
 
@@ -72,8 +60,7 @@ def check_paths(paths: list[str], enabled: frozenset[str] | None = None, config:
         result.files_checked += 1
         try:
             data = Path(file).read_bytes()
-            if not may_call_a_loss(data) and not index.imports_a_candidate(Path(file), _code_of(file, data),
-                                                                           may_call_a_loss):
+            if not may_call_a_loss(data) and not index.imports_a_candidate(Path(file), data, may_call_a_loss):
                 continue
             index.analyse(index.observer_for_file(Path(file), display=file))
         except FileSkipped as notice:

@@ -160,6 +160,11 @@ class ProjectIndex:
         the finding it causes is reported through it. Imports are read with a regular expression, not parsed."""
         if depth == 0:
             return False
+        if path.suffix == ".ipynb":  # its JSON quotes each line, so no `import` would start one: read its code
+            try:
+                data = read_notebook(data).source.encode("utf-8")
+            except SourceError:
+                return False  # analysed (and reported) only if it names a loss
         key = path.resolve()
         if key in self._candidate_imports:
             return self._candidate_imports[key]
