@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 SKIPPED_DIRECTORIES = frozenset({
@@ -30,6 +31,18 @@ def _without_dot_prefix(path: str) -> str:
 
 def _reason(error: OSError) -> str:
     return error.strerror or str(error)
+
+
+def _not_regular(path: str) -> str | None:
+    """Why `path` cannot be read as a file, or None when it is a regular file (following links).
+
+    Only regular files are read: opening a FIFO (or a device) named `x.py` would wait forever for a writer.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:  # a symlink loop or a dangling link
+        return _reason(error)
+    return None if stat.S_ISREG(mode) else "not a regular file"
 
 
 def discover(paths: list[str]) -> tuple[list[str], list[str]]:
@@ -66,17 +79,13 @@ def discover(paths: list[str]) -> tuple[list[str], list[str]]:
                 for name in sorted(names):
                     if name.endswith(CHECKED_SUFFIXES):
                         file = os.path.join(root, name)
-                        try:
-                            os.stat(file)
-                        except OSError as error:  # a symlink loop or a dangling link
-                            errors.append(f"{_without_dot_prefix(file)}: error: cannot read: {_reason(error)}")
+                        reason = _not_regular(file)
+                        if reason:
+                            errors.append(f"{_without_dot_prefix(file)}: error: cannot read: {reason}")
                         else:
                             add(file)
         elif os.path.lexists(raw):
-            try:
-                os.stat(raw)
-            except OSError as error:
-                errors.append(f"{raw}: error: cannot read: {_reason(error)}")
+            errors.append(f"{raw}: error: cannot read: {_not_regular(raw) or 'not a regular file'}")
         else:
             errors.append(f"{raw}: error: no such file or directory")
     return files, errors

@@ -174,6 +174,11 @@ class ProjectIndex:
         3 files name a loss, 6 reach one in two imports, 97 in three)."""
         if depth == 0:
             return False
+        if path.suffix == ".ipynb":  # its JSON quotes each line, so no `import` would start one: read its code
+            try:
+                data = read_notebook(data).source.encode("utf-8")
+            except SourceError:
+                return False  # analysed (and reported) only if it names a loss
         key = path.resolve()
         if (key, depth) in self._candidate_imports:
             return self._candidate_imports[(key, depth)]

@@ -199,9 +199,15 @@ def names_bound_once(body: Sequence[ast.stmt]) -> frozenset[str]:
                     targets(stmt.target, 2)
                 walk(stmt.body, 2)
                 walk(stmt.orelse, 2)
-            elif isinstance(stmt, ast.If):
+            elif isinstance(stmt, ast.If):  # only one side runs: a name bound once on each side is bound once
+                before = dict(counts)
                 walk(stmt.body, times)
+                after_body = dict(counts)
+                counts.clear()
+                counts.update(before)
                 walk(stmt.orelse, times)
+                for name, count in after_body.items():
+                    counts[name] = max(count, counts.get(name, 0))
             elif isinstance(stmt, (ast.With, ast.AsyncWith)):
                 walk(stmt.body, times)
             elif isinstance(stmt, (ast.Try, getattr(ast, "TryStar", ast.Try))):

@@ -86,8 +86,9 @@ class TorchSemantics:
             return Module(Tensor(shape=(None, None, None)))
         if name == N.SEQUENTIAL:
             return Module(self._sequential_output(call, args))
-        if name in N.MODEL_WRAPPERS:
-            return first if isinstance(first, (Module, Instance)) else None
+        if name in N.MODEL_WRAPPERS:  # a model picked by a branch (a Choice of models) stays that choice
+            models = getattr(first, "options", (first,))  # a Choice's alternatives
+            return first if all(isinstance(model, (Module, Instance)) for model in models) else None
         if name in N.ONE_HOT_FUNCTIONS:
             return Tensor(Kind.ONE_HOT, self._origin(call, "one-hot encoding"), "int64")
         if name in N.NONDIFF_FUNCTIONS:

@@ -1,0 +1,65 @@
+"""Installing and removing the guard any number of times, nested, in any order, leaves torch exactly as it was: every
+wrapped function is the original object again, and a loss called in between is checked while a guard is active."""
+
+from __future__ import annotations
+
+import random
+import warnings
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import lossguard
+from lossguard.runtime import wrap
+
+CYCLES = 1_000
+
+
+def _originals() -> dict[str, object]:
+    return {contract.functional: getattr(F, contract.functional) for contract in wrap.wrapped_contracts()}
+
+
+def test_install_uninstall_and_guard_nested_and_repeated_restore_every_function() -> None:
+    originals = _originals()
+    rng = random.Random(12)
+    logits, target = torch.randn(4, 3), torch.tensor([0, 2, 1, 0])
+    expected = F.cross_entropy(logits, target)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for cycle in range(CYCLES):
+            handles = [lossguard.install(policy=rng.choice(["warn", "log"])) for _ in range(rng.randint(1, 3))]
+            with lossguard.guard("log") as inner:
+                assert F.cross_entropy is not originals["cross_entropy"]
+                if cycle % 25 == 0:  # a loss through the chain of wrappers: the same value
+                    assert torch.equal(F.cross_entropy(logits, target), expected)
+                if rng.random() < 0.5:
+                    with lossguard.guard("log"):
+                        handles.append(lossguard.install("log"))
+            assert not inner.active
+            rng.shuffle(handles)  # removed in any order, some twice, or all at once
+            for handle in handles[: rng.randint(0, len(handles))]:
+                handle.uninstall()
+                if rng.random() < 0.2:
+                    handle.uninstall()
+            if rng.random() < 0.5 or cycle == CYCLES - 1:
+                lossguard.uninstall()
+            else:
+                for handle in handles:
+                    handle.uninstall()
+            changed = [name for name, function in _originals().items() if function is not originals[name]]
+            assert changed == [], f"cycle {cycle}: not restored: {changed}"
+            assert not wrap.is_patched()
+
+
+@pytest.mark.parametrize("nesting", [1, 5])
+def test_a_guard_left_by_an_exception_is_still_removed(nesting: int) -> None:
+    originals = _originals()
+    for _ in range(200):
+        with pytest.raises(RuntimeError):
+            for _ in range(nesting):
+                lossguard.install("log")
+            with lossguard.guard("log"):
+                raise RuntimeError("training failed")
+        lossguard.uninstall()
+        assert _originals() == originals and not wrap.is_patched()
