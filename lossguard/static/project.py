@@ -25,7 +25,7 @@ _ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 _PARENT_ROOTS = 3
 # Modules one checked file's analysis may read (its own, and what it imports, transitively). A training script
 # reads a handful; a test file of a large library can pull in a hundred, each costing a parse and a module body.
-MAX_MODULES_PER_ANALYSIS = 48
+MAX_MODULES_PER_ANALYSIS = 16
 # `from .engine import x`, `from pkg.engine import x`, `import pkg.engine as e`: (leading dots, dotted module name).
 _IMPORTED = re.compile(
     r"^[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?([\w, \t]*)|import[ \t]+([\w.]+))", re.MULTILINE)
