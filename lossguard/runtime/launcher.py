@@ -12,6 +12,7 @@ import functools
 import os
 import runpy
 import sys
+import traceback
 from collections import Counter
 from typing import Any, Callable
 
@@ -88,11 +89,35 @@ def _run_program(target: str, as_module: bool, args: tuple[str, ...]) -> int:
             return code
         print(code, file=sys.stderr)
         return 1
+    except Exception as error:  # what the interpreter does for an uncaught error: its traceback, status 1
+        _print_program_traceback(error)
+        return 1
     finally:
         sys.argv = saved_argv
         if saved_path0 is not None and sys.path and sys.path[0] != saved_path0:
             sys.path.pop(0)
     return 0
+
+
+def _print_program_traceback(error: BaseException) -> None:
+    """The traceback as `python script.py` prints it: it starts at the program's own frame, without the frames
+    of click, lossguard and runpy that ran it."""
+    launcher_files = (runpy.__file__, "<frozen runpy>", os.path.dirname(click.__file__) + os.sep,
+                      os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep)
+    tb = error.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(launcher_files):
+        tb = tb.tb_next
+    if type(error).__name__ == "LossGuardError":  # it ends at the user's loss call, not inside torch or the guard
+        internal = (launcher_files[-1], os.path.dirname(sys.modules["torch"].__file__) + os.sep)
+        last_user, entry = None, tb
+        while entry is not None:
+            if not os.path.abspath(entry.tb_frame.f_code.co_filename).startswith(internal):
+                last_user = entry
+            entry = entry.tb_next
+        if last_user is not None:
+            last_user.tb_next = None
+    sys.stdout.flush()
+    traceback.print_exception(type(error), error, tb)
 
 
 @click.command(

@@ -5,6 +5,13 @@ for the call site, and a dict lookup of the judge's verdict for those facts (the
 of facts). Value checks, which need a host synchronisation, run on the first calls of each call site and then on
 every `sample_every`-th call. The call site is the user's frame, found by skipping torch's and the guard's frames
 with a per-code-object cache, so a loss module used in two places gets two sites.
+
+Two rules are not decided when the loss is called, because the call alone cannot tell a pitfall from correct code:
+- LG201 (float one-hot targets) is decided when the run's findings are read (`guard.findings`, the end of a
+  `lossguard run`, `uninstall()`), from every value check of the site: a mixup or cutmix pipeline whose first
+  batches happen to be unmixed shows soft targets later, and then nothing is reported. It never stops a run.
+- LG401 (a prediction without gradient) is reported when the loss takes part in a backward pass: a hook on the
+  loss's output fires then. A metric computed with grad enabled and only logged is never reported.
 """
 
 from __future__ import annotations
@@ -26,16 +33,31 @@ from lossguard.runtime import observe, report
 from lossguard.runtime.report import LossGuardError, LossGuardWarning
 
 POLICIES = ("warn", "raise", "log")
-_HOT_TARGETS = (Kind.ONE_HOT, Kind.MULTI_HOT)
 _VERDICT_CACHE_LIMIT = 4096
 _is_functorch_wrapped = getattr(torch._C._functorch, "is_functorch_wrapped_tensor", lambda tensor: False)
-_is_compiling = torch.compiler.is_compiling
+_tracing_state = torch._C._get_tracing_state  # not None while torch.jit.trace records
+_DEFERRED = frozenset({"LG401"})  # reported from a hook on the loss's output, during backward
+# FX GraphModules (torch.compile's graphs run by an eager backend, symbolic_trace output) run generated code
+# named like this: a loss called there is part of a compiled or traced program, not the user's line.
+_GRAPH_CODE_PREFIX = "<eval_with_key>"
+
+
+def _compiler_flag() -> Any:
+    """`torch.compiler.is_compiling()` without its two Python calls: the flag is held for a whole compilation,
+    TorchDynamo's tracing, AOTAutograd's and the backend's included."""
+    compiler = torch.compiler
+    if hasattr(compiler, "_is_compiling_flag"):
+        return compiler
+    return None
+
+
+_COMPILER = _compiler_flag()
 
 
 @dataclass(frozen=True)
 class Settings:
     """How a guard behaves. `first_calls` value-checks the first calls of each call site; then one call in
-    `sample_every` (0: never again). `hot_target_evidence` is how many value checks in a row must see one-hot (or
+    `sample_every` (0: never again). `hot_target_evidence` is how many value checks must see one-hot (or
     multi-hot) targets, and no soft target ever, before a site is reported: a mixup pipeline that leaves some
     batches unmixed must not be flagged."""
 
@@ -60,18 +82,35 @@ class Recorder:
     seen: set[tuple[str, int, int, str]] = field(default_factory=set)
 
 
+@dataclass(frozen=True)
+class _Place:
+    """Where a finding is reported, kept without the frame (a frame would keep the user's locals alive)."""
+
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    module: str
+    loss_name: str
+
+
 class _Site:
     """One call site's state; it holds its code object so that the id in its key cannot be reused."""
 
-    __slots__ = ("code", "calls", "hot_streak", "soft_seen", "signature", "verdict")
+    __slots__ = ("code", "calls", "graph", "hot_streak", "soft_seen", "one_hot", "signature", "verdict")
 
     def __init__(self, code: Any) -> None:
         self.code = code
+        # Generated code of an FX graph: the loss runs inside a compiled or traced program; no check applies.
+        self.graph = code is not None and code.co_filename.startswith(_GRAPH_CODE_PREFIX)
         self.signature: tuple | None = None  # the metadata of the last call judged without value facts
         self.verdict: tuple = ()
         self.calls = 0
-        self.hot_streak = 0
+        self.hot_streak = 0  # value checks in a row that saw multi-hot targets
         self.soft_seen = False
+        # Float one-hot targets: (checks that saw them, where, what was seen), decided by `Monitor.settle`.
+        self.one_hot: tuple[int, _Place, str] | None = None
 
 
 class Monitor:
@@ -86,24 +125,24 @@ class Monitor:
         self.internal_errors = 0
         self.lock = threading.Lock()
 
-    def check(self, contract: LossContract, args: tuple, kwargs: dict, caller: FrameType) -> None:
+    def check(self, contract: LossContract, arguments: tuple, caller: FrameType) -> Any:
+        """Check one call; return None, or a function the loss's output goes through (it returns it as is)."""
         settings = self.settings
         if settings is None:
-            return
-        inp = args[0] if args else kwargs.get(contract.input_keyword)
-        if not isinstance(inp, torch.Tensor) or _is_functorch_wrapped(inp):
-            return
+            return None
+        inp = arguments[0]
+        if inp.__class__ is not torch.Tensor and (not isinstance(inp, torch.Tensor) or _is_functorch_wrapped(inp)):
+            return None
         position = contract.target_position
-        if position is None:
-            tgt = None
-        else:
-            tgt = args[position] if len(args) > position else kwargs.get(contract.target_keyword)
+        tgt = arguments[position] if position is not None else None
         where = report.user_frame(caller)
         code = where.f_code if where is not None else None
         site_key = (id(code), where.f_lasti if where is not None else 0)  # by id: hashing code objects is slow
         site = self.sites.get(site_key)
         if site is None or site.code is not code:
             site = self.sites[site_key] = _Site(code)
+        if site.graph:
+            return None
         calls = site.calls = site.calls + 1
         grad_enabled = torch.is_grad_enabled()
         target_is_tensor = isinstance(tgt, torch.Tensor)
@@ -120,22 +159,27 @@ class Monitor:
         if not value_check_due and signature == site.signature:
             verdict = site.verdict
             if verdict:
-                self._report(contract, verdict, inp, tgt, observe.producer(inp)[1], None, caller, where, settings)
-            return
+                return self._report(contract, verdict, inp, tgt, observe.producer(inp)[1], None, caller, where,
+                                    settings)
+            return None
 
         made_by, made_by_name = observe.producer(inp)
         input_kind = made_by if made_by.__class__ is Kind else None
         # LG401 only where no doubt is possible: an integer/bool input (argmax, a comparison) or a zero-gradient op
-        # (round, sign). A detached float input is what metrics and logging pass; it is never flagged.
-        no_grad = grad_enabled and (made_by == "zero-grad" or (
+        # (round, sign). A detached float input is what metrics and logging pass; it is never flagged. It is
+        # reported only if the loss then takes part in a backward pass (see `_report`).
+        no_grad = grad_enabled and (made_by == observe.ZERO_GRAD or (
             not inp.requires_grad and not inp.is_floating_point() and not inp.is_complex()))
         autocast = (target_is_tensor and contract.task is Task.BINARY_PROBABILITIES
                     and self._autocast_hides_dtype(inp, tgt))
 
         values = None
         if value_check_due and observe.is_value_checkable(inp):
-            values = observe.check_values(contract, inp, tgt, input_kind, inp.grad_fn is not None, args, kwargs)
-            values = self._weigh_targets(site, values, settings)
+            # An opaque producer (a compiled graph, a custom autograd.Function, reentrant checkpointing) proves
+            # nothing, like no producer at all: the values decide, with the same strict rules.
+            proven_by_graph = inp.grad_fn is not None and made_by != observe.OPAQUE
+            values = observe.check_values(contract, inp, tgt, input_kind, proven_by_graph, arguments)
+            values = self._weigh_targets(site, values, settings, contract, inp, tgt, made_by_name, caller, where)
 
         key = (contract.functional, inp.dtype, inp.shape, input_kind, no_grad, grad_enabled, target_dtype, target_shape,
                values, autocast)
@@ -148,23 +192,49 @@ class Monitor:
         if values is None and not autocast:
             site.signature, site.verdict = signature, verdict
         if verdict:
-            self._report(contract, verdict, inp, tgt, made_by_name, values, caller, where, settings)
+            return self._report(contract, verdict, inp, tgt, made_by_name, values, caller, where, settings)
+        return None
 
     def set_recorders(self, recorders: list[Recorder]) -> None:
         self.recorders = recorders
         self.settings = recorders[-1].settings if recorders else None
 
-    def _weigh_targets(self, site: _Site, values: observe.ValueFacts, settings: Settings) -> observe.ValueFacts:
-        """Keep a one-hot/multi-hot target verdict only once enough value checks in a row agree on it."""
-        if values.target_kind is Kind.SOFT_TARGETS:
+    def _weigh_targets(self, site: _Site, values: observe.ValueFacts, settings: Settings, contract: LossContract,
+                       inp: torch.Tensor, tgt: Any, made_by: str | None, caller: FrameType,
+                       where: FrameType | None) -> observe.ValueFacts:
+        """Keep a multi-hot target verdict only once enough value checks in a row agree on it; keep one-hot
+        targets out of the verdict altogether and count them for `settle`, which decides with all the evidence."""
+        kind = values.target_kind
+        if kind is Kind.SOFT_TARGETS:
             site.soft_seen = True
-        if values.target_kind in _HOT_TARGETS:
+        if kind is Kind.ONE_HOT:
+            if site.one_hot is None:
+                seen = _describe("LG201", inp, tgt, made_by, values, report.rank())
+                site.one_hot = (0, _place(where, caller, contract), seen)
+            site.one_hot = (site.one_hot[0] + 1, *site.one_hot[1:])
+            return observe.ValueFacts(values.input_kind, Kind.UNKNOWN, values.index_range, values.detail)
+        if kind is Kind.MULTI_HOT:
             site.hot_streak += 1
             if site.soft_seen or site.hot_streak < settings.hot_target_evidence:
                 return observe.ValueFacts(values.input_kind, Kind.UNKNOWN, values.index_range, values.detail)
-        elif values.target_kind is not Kind.UNKNOWN or values.index_range is not None:
+        elif kind is not Kind.UNKNOWN or values.index_range is not None:
             site.hot_streak = 0
         return values
+
+    def settle(self) -> None:
+        """Decide LG201 for every call site with all the evidence gathered so far: reported where every value
+        check saw float one-hot targets (at least `hot_target_evidence` of them) and none saw a soft target.
+        Never raises: a correct run must not be stopped by a finding that changes no result."""
+        settings = self.settings
+        if settings is None:
+            return
+        for site in list(self.sites.values()):
+            evidence = site.one_hot
+            if evidence is None or site.soft_seen or evidence[0] < settings.hot_target_evidence:
+                continue
+            site.one_hot = None
+            _, place, seen = evidence
+            self._publish("LG201", seen, place, settings, "warn" if settings.policy == "raise" else settings.policy)
 
     @staticmethod
     def _autocast_hides_dtype(inp: torch.Tensor, tgt: torch.Tensor) -> bool:
@@ -191,23 +261,68 @@ class Monitor:
 
     def _report(self, contract: LossContract, verdict: tuple[Violation, ...], inp: torch.Tensor, tgt: Any,
                 made_by: str | None, values: observe.ValueFacts | None, caller: FrameType,
-                where: FrameType | None, settings: Settings) -> None:
-        loss_name = _loss_name(contract, caller)
-        path, line, column, end_line, end_column = _location(where)
+                where: FrameType | None, settings: Settings) -> Any:
+        """Report the verdict's findings now; return the hook-setter of a finding that waits for backward."""
         rank = report.rank()
+        place = _place(where, caller, contract)
+        after = None
         for violation in verdict:
-            if settings.select is not None and violation.code not in settings.select:
+            code = violation.code
+            if settings.select is not None and code not in settings.select:
                 continue
-            seen = _describe(violation.code, inp, tgt, made_by, values, rank)
-            message = f"{get_rule(violation.code).render(loss_name)} ({seen})"
-            finding = Finding(violation.code, path, line, column, end_line, end_column, message)
-            key = (path, line, column, violation.code)
-            top_is_new = self._record(finding, key)
-            text = f"{violation.code} {message}. Fix: {get_rule(violation.code).fix}"
+            seen = _describe(code, inp, tgt, made_by, values, rank)
+            if code in _DEFERRED:
+                after = self._when_backward_reaches(code, seen, place)
+                continue
+            message = f"{get_rule(code).render(place.loss_name)} ({seen})"
+            finding = Finding(code, place.path, place.line, place.column, place.end_line, place.end_column, message)
+            top_is_new = self._record(finding, (place.path, place.line, place.column, code))
+            text = f"{code} {message}. Fix: {get_rule(code).fix}"
             if settings.policy == "raise":
-                raise LossGuardError(f"{path}:{line}: {text}")
-            if top_is_new and (rank is None or report.first_on_node(f"{path}:{line}:{column}:{violation.code}")):
-                report.emit(settings.policy, violation.code, text, where)
+                raise LossGuardError(f"{place.path}:{place.line}: {text}")
+            if top_is_new and (rank is None or report.first_on_node(f"{place.path}:{place.line}:{place.column}:{code}")):
+                report.emit(settings.policy, code, text, where)
+        return after
+
+    def _when_backward_reaches(self, code: str, seen: str, place: _Place) -> Any:
+        """A function that hooks the loss's output: the finding is published when a backward pass reaches it."""
+        def on_gradient(gradient: torch.Tensor) -> None:
+            settings = self.settings
+            if settings is None:
+                return
+            try:
+                self._publish(code, seen, place, settings, settings.policy)
+            except LossGuardError:
+                raise
+            except Exception as error:
+                self.internal_error(error)
+
+        def hook_output(output: Any) -> Any:
+            try:
+                if isinstance(output, torch.Tensor) and output.requires_grad:
+                    output.register_hook(on_gradient)
+            except Exception as error:
+                self.internal_error(error)
+            return output
+        return hook_output
+
+    def _publish(self, code: str, seen: str, place: _Place, settings: Settings, policy: str) -> None:
+        """Record and report a finding decided away from its call (no frame): at the place kept for it."""
+        if settings.select is not None and code not in settings.select:
+            return
+        message = f"{get_rule(code).render(place.loss_name)} ({seen})"
+        finding = Finding(code, place.path, place.line, place.column, place.end_line, place.end_column, message)
+        top_is_new = self._record(finding, (place.path, place.line, place.column, code))
+        text = f"{code} {message}. Fix: {get_rule(code).fix}"
+        if policy == "raise":
+            raise LossGuardError(f"{place.path}:{place.line}: {text}")
+        if not top_is_new or (report.rank() is not None
+                              and not report.first_on_node(f"{place.path}:{place.line}:{place.column}:{code}")):
+            return
+        if policy == "log":
+            report.logger.warning("%s", text)
+        else:
+            warnings.warn_explicit(text, LossGuardWarning, place.path, place.line, module=place.module)
 
     def _record(self, finding: Finding, key: tuple[str, int, int, str]) -> bool:
         """Add the finding to every active recorder that has not seen it; True if the innermost one had not."""
@@ -238,17 +353,21 @@ ALL_FINDINGS: list[Finding] = []  # every finding recorded since import, each (p
 _monitor: Monitor | None = None
 
 
-def check(contract: LossContract, args: tuple, kwargs: dict) -> None:
-    """The checker every wrapper calls: a no-op unless a guard is installed, and never an error of its own."""
+def check(contract: LossContract, arguments: tuple) -> Any:
+    """The checker every patched loss calls first, with all its parameters in order: a no-op unless a guard is
+    installed, while nothing compiles or traces; never an error of its own. Returns None, or a function the
+    loss's output is passed through."""
     monitor = _monitor
-    if monitor is None or _is_compiling():
-        return
+    if monitor is None or _tracing_state() is not None or (
+            _COMPILER._is_compiling_flag if _COMPILER is not None else torch.compiler.is_compiling()):
+        return None
     try:
-        monitor.check(contract, args, kwargs, sys._getframe(2))
+        return monitor.check(contract, arguments, sys._getframe(2))
     except LossGuardError:
         raise
     except Exception as error:
         monitor.internal_error(error)
+        return None
 
 
 def set_monitor(monitor: Monitor | None) -> None:
@@ -264,18 +383,20 @@ def _loss_name(contract: LossContract, caller: FrameType) -> str:
     return contract.functional
 
 
-def _location(frame: FrameType | None) -> tuple[str, int, int, int, int]:
-    """Path, line, column, end line, end column (1-based) of the call the frame is executing."""
-    if frame is None:
-        return "<unknown>", 1, 1, 1, 1
-    line = frame.f_lineno
+def _place(where: FrameType | None, caller: FrameType, contract: LossContract) -> _Place:
+    """Path, line, column, end line, end column (1-based) of the call the user's frame is executing."""
+    loss_name = _loss_name(contract, caller)
+    if where is None:
+        return _Place("<unknown>", 1, 1, 1, 1, "<unknown>", loss_name)
+    module = where.f_globals.get("__name__", "<unknown>")
+    line = where.f_lineno
     try:
-        start, end, column, end_column = list(frame.f_code.co_positions())[frame.f_lasti // 2]
+        start, end, column, end_column = list(where.f_code.co_positions())[where.f_lasti // 2]
         if start == line and None not in (end, column, end_column):
-            return frame.f_code.co_filename, line, column + 1, end, end_column + 1
+            return _Place(where.f_code.co_filename, line, column + 1, end, end_column + 1, module, loss_name)
     except (AttributeError, IndexError, ValueError):  # co_positions is Python >= 3.11
         pass
-    return frame.f_code.co_filename, line, 1, line, 1
+    return _Place(where.f_code.co_filename, line, 1, line, 1, module, loss_name)
 
 
 def _shape(tensor: torch.Tensor) -> str:
@@ -294,6 +415,8 @@ def _describe(code: str, inp: torch.Tensor, tgt: Any, made_by: str | None, value
         text += f"; class indices span {list(values.index_range)} for {classes} classes"
     elif code == "LG401" and not inp.is_floating_point():
         text += "; an integer tensor has no gradient"
+    elif code == "LG201":
+        text += "; every value check of this call saw one-hot rows, none a soft target"
     elif values is not None and values.detail:
         text += f"; {values.detail}"
     if rank is not None:
