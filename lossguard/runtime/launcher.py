@@ -80,7 +80,7 @@ def _run_program(target: str, as_module: bool, args: tuple[str, ...]) -> int:
         else:
             sys.argv = [target, *args]
             sys.path.insert(0, os.path.dirname(os.path.abspath(target)))
-            runpy.run_path(target, run_name="__main__")
+            runpy.run_path(os.path.abspath(target), run_name="__main__")  # __file__ absolute, as python sets it
     except SystemExit as exit_:
         code = exit_.code
         if code is None:
