@@ -34,6 +34,8 @@ from lossguard.runtime.report import LossGuardError, LossGuardWarning
 
 POLICIES = ("warn", "raise", "log")
 _VERDICT_CACHE_LIMIT = 4096
+_Tensor = torch.Tensor
+_grad_enabled = torch.is_grad_enabled
 _is_functorch_wrapped = getattr(torch._C._functorch, "is_functorch_wrapped_tensor", lambda tensor: False)
 _tracing_state = torch._C._get_tracing_state  # not None while torch.jit.trace records
 _DEFERRED = frozenset({"LG401"})  # reported from a hook on the loss's output, during backward
@@ -98,7 +100,8 @@ class _Place:
 class _Site:
     """One call site's state; it holds its code object so that the id in its key cannot be reused."""
 
-    __slots__ = ("code", "calls", "graph", "hot_streak", "soft_seen", "one_hot", "signature", "verdict")
+    __slots__ = ("code", "calls", "graph", "hot_streak", "next_value_check", "soft_seen", "one_hot", "signature",
+                 "verdict")
 
     def __init__(self, code: Any) -> None:
         self.code = code
@@ -107,6 +110,7 @@ class _Site:
         self.signature: tuple | None = None  # the metadata of the last call judged without value facts
         self.verdict: tuple = ()
         self.calls = 0
+        self.next_value_check = 1  # the number of the call that gets the next sampled value check
         self.hot_streak = 0  # value checks in a row that saw multi-hot targets
         self.soft_seen = False
         # Float one-hot targets: (checks that saw them, where, what was seen), decided by `Monitor.settle`.
@@ -131,7 +135,7 @@ class Monitor:
         if settings is None:
             return None
         inp = arguments[0]
-        if inp.__class__ is not torch.Tensor and (not isinstance(inp, torch.Tensor) or _is_functorch_wrapped(inp)):
+        if inp.__class__ is not _Tensor and (not isinstance(inp, _Tensor) or _is_functorch_wrapped(inp)):
             return None
         position = contract.target_position
         tgt = arguments[position] if position is not None else None
@@ -144,25 +148,29 @@ class Monitor:
         if site.graph:
             return None
         calls = site.calls = site.calls + 1
-        grad_enabled = torch.is_grad_enabled()
-        target_is_tensor = isinstance(tgt, torch.Tensor)
-        target_dtype = tgt.dtype if target_is_tensor else None
-        target_shape = tgt.shape if target_is_tensor else None
-        value_check_due = settings.value_checks and (calls <= settings.first_calls or (
-            settings.sample_every and calls % settings.sample_every == 0))
-
+        grad_enabled = _grad_enabled()
         # Steady state: the same call site seeing tensors with the same metadata as last time gets last time's
         # verdict without the producer walk, the verdict key or the judge. (A view in front of the producer is
         # taken as the same view of the same producer; a call site practically never alternates between two.)
-        signature = (contract, inp.grad_fn.__class__, inp.dtype, inp.shape, inp.requires_grad, grad_enabled,
-                     target_dtype, target_shape)
-        if not value_check_due and signature == site.signature:
+        target_is_tensor = tgt.__class__ is _Tensor or isinstance(tgt, _Tensor)
+        if target_is_tensor:
+            signature = (contract, inp.grad_fn.__class__, inp.dtype, inp.shape, inp.requires_grad, grad_enabled,
+                         tgt.dtype, tgt.shape)
+        else:
+            signature = (contract, inp.grad_fn.__class__, inp.dtype, inp.shape, inp.requires_grad, grad_enabled,
+                         None, None)
+        if calls < site.next_value_check and signature == site.signature:
             verdict = site.verdict
             if verdict:
                 return self._report(contract, verdict, inp, tgt, observe.producer(inp)[1], None, caller, where,
                                     settings)
             return None
 
+        value_check_due = calls >= site.next_value_check
+        if value_check_due:
+            site.next_value_check = _next_value_check(calls, settings)
+            value_check_due = settings.value_checks
+        target_dtype, target_shape = signature[-2:]
         made_by, made_by_name = observe.producer(inp)
         input_kind = made_by if made_by.__class__ is Kind else None
         # LG401 only where no doubt is possible: an integer/bool input (argmax, a comparison) or a zero-gradient op
@@ -368,6 +376,16 @@ def check(contract: LossContract, arguments: tuple) -> Any:
     except Exception as error:
         monitor.internal_error(error)
         return None
+
+
+def _next_value_check(calls: int, settings: Settings) -> int | float:
+    """After call number `calls`: the next one that is value-checked (the first calls, then every n-th)."""
+    if not settings.value_checks:
+        return float("inf")
+    if calls < settings.first_calls:
+        return calls + 1
+    every = settings.sample_every
+    return (calls // every + 1) * every if every else float("inf")
 
 
 def set_monitor(monitor: Monitor | None) -> None:
