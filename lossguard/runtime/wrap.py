@@ -36,16 +36,7 @@ _CHECK, _CONTRACT, _ORIGINAL, _AFTER = "__lossguard_check__", "__lossguard_contr
     "__lossguard_after"
 
 
-class _Patch:
-    """One patched function: the object itself, its own code, and the copy that runs that code."""
-
-    __slots__ = ("function", "code", "original")
-
-    def __init__(self, function: types.FunctionType, original: types.FunctionType) -> None:
-        self.function, self.code, self.original = function, function.__code__, original
-
-
-_installed: dict[str, _Patch] = {}
+_installed: dict[str, tuple[types.FunctionType, types.CodeType]] = {}  # name -> (PyTorch's function, its code)
 
 
 def wrapped_contracts() -> tuple[LossContract, ...]:
@@ -65,13 +56,14 @@ def _is_torch_loss(candidate: Any, name: str) -> bool:
 
 
 def _forwarder_code(function: types.FunctionType, contract: LossContract, original: types.FunctionType,
-                    check: Checker) -> types.CodeType:
-    """A code object with `function`'s parameters that returns `original(...)` after `check(contract, ...)`."""
+                    check: Checker) -> types.CodeType | None:
+    """A code object with `function`'s parameters that returns `original(...)` after `check(contract, ...)`;
+    None for a signature the losses do not have (positional-only, *args, **kwargs): that loss is left alone."""
     code = function.__code__
     positional = code.co_varnames[:code.co_argcount]
     keyword_only = code.co_varnames[code.co_argcount:code.co_argcount + code.co_kwonlyargcount]
     if code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS) or code.co_posonlyargcount:
-        raise TypeError(f"unexpected signature for {function.__name__}")
+        return None
     parameters = ", ".join([*positional, *(["*", *keyword_only] if keyword_only else [])])
     call = f'"{_ORIGINAL}"({", ".join([*positional, *(f"{k}={k}" for k in keyword_only)])})'
     everything = ", ".join([*positional, *keyword_only]) + ","
@@ -83,10 +75,11 @@ def _forwarder_code(function: types.FunctionType, contract: LossContract, origin
         module = compile(source, code.co_filename, "exec")
     body = next(c for c in module.co_consts if isinstance(c, types.CodeType))
     slots = {_CHECK: check, _CONTRACT: contract, _ORIGINAL: original}
-    return body.replace(
-        co_consts=tuple(slots.get(c, c) if isinstance(c, str) else c for c in body.co_consts),
-        co_firstlineno=code.co_firstlineno, co_name=code.co_name, co_qualname=code.co_qualname,
-    )
+    names = {"co_name": code.co_name}
+    if hasattr(code, "co_qualname"):  # Python >= 3.11
+        names["co_qualname"] = code.co_qualname
+    return body.replace(co_consts=tuple(slots.get(c, c) if isinstance(c, str) else c for c in body.co_consts),
+                        co_firstlineno=code.co_firstlineno, **names)
 
 
 def _copy(function: types.FunctionType) -> types.FunctionType:
@@ -106,16 +99,17 @@ def patch(check: Checker) -> None:
         function = torch_function(contract.functional)
         if function is None:  # replaced by something that is not a wrapper of PyTorch's function: leave it
             continue
-        original = _copy(function)
-        forwarder = _forwarder_code(function, contract, original, check)
-        _installed[contract.functional] = _Patch(function, original)
+        forwarder = _forwarder_code(function, contract, _copy(function), check)
+        if forwarder is None:
+            continue
+        _installed[contract.functional] = (function, function.__code__)
         function.__code__ = forwarder
 
 
 def unpatch() -> None:
     """Give each patched function its own code back."""
-    for name, installed in list(_installed.items()):
-        installed.function.__code__ = installed.code
+    for name, (function, code) in list(_installed.items()):
+        function.__code__ = code
         del _installed[name]
 
 
