@@ -129,43 +129,11 @@ class Monitor:
         self.internal_errors = 0
         self.lock = threading.Lock()
 
-    def check(self, contract: LossContract, arguments: tuple, caller: FrameType) -> Any:
-        """Check one call; return None, or a function the loss's output goes through (it returns it as is)."""
-        settings = self.settings
-        if settings is None:
-            return None
-        inp = arguments[0]
-        if inp.__class__ is not _Tensor and (not isinstance(inp, _Tensor) or _is_functorch_wrapped(inp)):
-            return None
-        position = contract.target_position
-        tgt = arguments[position] if position is not None else None
-        where = report.user_frame(caller)
-        code = where.f_code if where is not None else None
-        site_key = (id(code), where.f_lasti if where is not None else 0)  # by id: hashing code objects is slow
-        site = self.sites.get(site_key)
-        if site is None or site.code is not code:
-            site = self.sites[site_key] = _Site(code)
-        if site.graph:
-            return None
-        calls = site.calls = site.calls + 1
-        grad_enabled = _grad_enabled()
-        # Steady state: the same call site seeing tensors with the same metadata as last time gets last time's
-        # verdict without the producer walk, the verdict key or the judge. (A view in front of the producer is
-        # taken as the same view of the same producer; a call site practically never alternates between two.)
-        target_is_tensor = tgt.__class__ is _Tensor or isinstance(tgt, _Tensor)
-        if target_is_tensor:
-            signature = (contract, inp.grad_fn.__class__, inp.dtype, inp.shape, inp.requires_grad, grad_enabled,
-                         tgt.dtype, tgt.shape)
-        else:
-            signature = (contract, inp.grad_fn.__class__, inp.dtype, inp.shape, inp.requires_grad, grad_enabled,
-                         None, None)
-        if calls < site.next_value_check and signature == site.signature:
-            verdict = site.verdict
-            if verdict:
-                return self._report(contract, verdict, inp, tgt, observe.producer(inp)[1], None, caller, where,
-                                    settings)
-            return None
-
+    def judge_call(self, contract: LossContract, site: _Site, calls: int, signature: tuple, inp: torch.Tensor,
+                   tgt: Any, arguments: tuple, caller: FrameType, where: FrameType | None, settings: Settings) -> Any:
+        """The slow path of `check`: a new call site, new metadata, or a sampled value check."""
+        grad_enabled = signature[4]
+        target_is_tensor = isinstance(tgt, torch.Tensor)
         value_check_due = calls >= site.next_value_check
         if value_check_due:
             site.next_value_check = _next_value_check(calls, settings)
@@ -175,7 +143,7 @@ class Monitor:
         input_kind = made_by if made_by.__class__ is Kind else None
         # LG401 only where no doubt is possible: an integer/bool input (argmax, a comparison) or a zero-gradient op
         # (round, sign). A detached float input is what metrics and logging pass; it is never flagged. It is
-        # reported only if the loss then takes part in a backward pass (see `_report`).
+        # reported only if the loss then takes part in a backward pass (see `report`).
         no_grad = grad_enabled and (made_by == observe.ZERO_GRAD or (
             not inp.requires_grad and not inp.is_floating_point() and not inp.is_complex()))
         autocast = (target_is_tensor and contract.task is Task.BINARY_PROBABILITIES
@@ -200,7 +168,7 @@ class Monitor:
         if values is None and not autocast:
             site.signature, site.verdict = signature, verdict
         if verdict:
-            return self._report(contract, verdict, inp, tgt, made_by_name, values, caller, where, settings)
+            return self.report(contract, verdict, inp, tgt, made_by_name, values, caller, where, settings)
         return None
 
     def set_recorders(self, recorders: list[Recorder]) -> None:
@@ -267,7 +235,7 @@ class Monitor:
         )
         return tuple(judge(contract, seen))
 
-    def _report(self, contract: LossContract, verdict: tuple[Violation, ...], inp: torch.Tensor, tgt: Any,
+    def report(self, contract: LossContract, verdict: tuple[Violation, ...], inp: torch.Tensor, tgt: Any,
                 made_by: str | None, values: observe.ValueFacts | None, caller: FrameType,
                 where: FrameType | None, settings: Settings) -> Any:
         """Report the verdict's findings now; return the hook-setter of a finding that waits for backward."""
@@ -364,13 +332,48 @@ _monitor: Monitor | None = None
 def check(contract: LossContract, arguments: tuple) -> Any:
     """The checker every patched loss calls first, with all its parameters in order: a no-op unless a guard is
     installed, while nothing compiles or traces; never an error of its own. Returns None, or a function the
-    loss's output is passed through."""
+    loss's output is passed through.
+
+    This is the hot path. Steady state: the same call site seeing tensors with the same metadata as last time
+    gets last time's verdict without the producer walk, the verdict key or the judge (a view in front of the
+    producer is taken as the same view of the same producer; a call site practically never alternates between
+    two)."""
     monitor = _monitor
     if monitor is None or _tracing_state() is not None or (
             _COMPILER._is_compiling_flag if _COMPILER is not None else torch.compiler.is_compiling()):
         return None
     try:
-        return monitor.check(contract, arguments, sys._getframe(2))
+        settings = monitor.settings
+        inp = arguments[0]
+        if settings is None or inp.__class__ is not _Tensor and (
+                not isinstance(inp, _Tensor) or _is_functorch_wrapped(inp)):
+            return None
+        position = contract.target_position
+        tgt = arguments[position] if position is not None else None
+        caller = sys._getframe(2)  # the frame that called the loss (1 is the loss's forwarder)
+        where = report.user_frame(caller)
+        code = where.f_code if where is not None else None
+        site_key = (id(code), where.f_lasti if where is not None else 0)  # by id: hashing code objects is slow
+        site = monitor.sites.get(site_key)
+        if site is None or site.code is not code:
+            site = monitor.sites[site_key] = _Site(code)
+        if site.graph:
+            return None
+        calls = site.calls = site.calls + 1
+        # An integer input never requires grad and a float one's LG401 depends on its producer only: the dtype
+        # and the producer stand for `requires_grad`.
+        if tgt.__class__ is _Tensor or isinstance(tgt, _Tensor):
+            signature = (contract, inp.grad_fn.__class__, inp.dtype, inp.shape, _grad_enabled(), tgt.dtype,
+                         tgt.shape)
+        else:
+            signature = (contract, inp.grad_fn.__class__, inp.dtype, inp.shape, _grad_enabled(), None, None)
+        if calls < site.next_value_check and signature == site.signature:
+            verdict = site.verdict
+            if verdict:
+                return monitor.report(contract, verdict, inp, tgt, observe.producer(inp)[1], None, caller, where,
+                                      settings)
+            return None
+        return monitor.judge_call(contract, site, calls, signature, inp, tgt, arguments, caller, where, settings)
     except LossGuardError:
         raise
     except Exception as error:
