@@ -59,7 +59,7 @@ def instructions(folder: str, steps: int, guarded: bool, workload: str) -> int:
     subprocess.run(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, script, str(steps),
          "1" if guarded else "0", workload],
-        check=True, capture_output=True,
+        check=True, capture_output=True, env={**os.environ, "PYTHONHASHSEED": "0"},  # the same dict layouts each run
     )
     with open(out) as handle:
         match = re.search(r"^(?:summary|totals): (\d+)", handle.read(), re.M)
