@@ -169,11 +169,12 @@ def _shapes_differ(a: Shape | None, b: Shape | None) -> bool:
 
 
 def _broadcasts_differently(a: Shape | None, b: Shape | None) -> bool:
-    """True when the shapes provably differ yet broadcast, so the loss silently compares all pairs."""
-    if not _shapes_differ(a, b):
+    """True for the `(n, 1)` against `(n,)` pitfall: one shape is the other with a trailing 1, so the loss
+    silently compares all n x n pairs. Other broadcasts (a `(d,)` centre against `(n, d)` features, a 0-d target)
+    are deliberate, and `.view(-1, 1)` would not even fit them."""
+    if a is None or b is None or abs(len(a) - len(b)) != 1:
         return False
-    assert a is not None and b is not None
-    for x, y in zip(reversed(a), reversed(b)):
-        if x is not None and y is not None and x != y and 1 not in (x, y):
-            return False
-    return True
+    longer, shorter = (a, b) if len(a) > len(b) else (b, a)
+    if not shorter or longer[-1] != 1 or shorter[-1] == 1:
+        return False
+    return all(x is None or y is None or x == y for x, y in zip(longer[:-1], shorter))

@@ -37,7 +37,9 @@ class Guard:
 
     @property
     def findings(self) -> list[Finding]:
-        """The findings seen while this installation was active, in the order they were first seen."""
+        """The findings seen while this installation was active, in the order they were first seen (those decided
+        with all the evidence, LG201, are decided now)."""
+        _settle()
         return list(self._recorder.findings)
 
     def uninstall(self) -> None:
@@ -46,6 +48,7 @@ class Guard:
         with _lock:
             if not self.active:
                 return
+            _settle()
             self.active = False
             _handles.remove(self)
             if _monitor is not None:
@@ -149,4 +152,12 @@ def guard(policy: str = "warn", **settings: Any) -> Iterator[Guard]:
 
 def findings() -> list[Finding]:
     """Every finding the runtime guard has recorded in this process, each (location, code) once."""
+    _settle()
     return list(ALL_FINDINGS)
+
+
+def _settle() -> None:
+    """Decide the findings that wait for all the evidence of the run (see `Monitor.settle`)."""
+    with _lock:
+        if _monitor is not None:
+            _monitor.settle()

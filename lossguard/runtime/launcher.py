@@ -15,6 +15,7 @@ import runpy
 import shutil
 import sys
 import tempfile
+import traceback
 from collections import Counter
 from typing import Any, Callable
 
@@ -202,7 +203,7 @@ def _run_program(target: str, as_module: bool, args: tuple[str, ...]) -> int:
         else:
             sys.argv = [target, *args]
             sys.path.insert(0, os.path.dirname(os.path.abspath(target)))
-            runpy.run_path(target, run_name="__main__")
+            runpy.run_path(os.path.abspath(target), run_name="__main__")  # __file__ absolute, as python sets it
     except SystemExit as exit_:
         code = exit_.code
         if code is None:
@@ -215,14 +216,39 @@ def _run_program(target: str, as_module: bool, args: tuple[str, ...]) -> int:
         _print_interrupt(interrupt)
         return EXIT_INTERRUPTED
     except ImportError as error:
-        if not (as_module and _raised_by_runpy(error)):
-            raise
-        raise _ModuleNotFound(f"lossguard run: {error}") from None
+        if as_module and _raised_by_runpy(error):
+            raise _ModuleNotFound(f"lossguard run: {error}") from None
+        _print_program_traceback(error)  # the program's own failed import: its traceback, as python prints it
+        return 1
+    except Exception as error:  # what the interpreter does for an uncaught error: its traceback, status 1
+        _print_program_traceback(error)
+        return 1
     finally:
         sys.argv = saved_argv
         if saved_path0 is not None and sys.path and sys.path[0] != saved_path0:
             sys.path.pop(0)
     return 0
+
+
+def _print_program_traceback(error: BaseException) -> None:
+    """The traceback as `python script.py` prints it: it starts at the program's own frame, without the frames
+    of click, lossguard and runpy that ran it."""
+    launcher_files = (runpy.__file__, "<frozen runpy>", os.path.dirname(click.__file__) + os.sep,
+                      os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep)
+    tb = error.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(launcher_files):
+        tb = tb.tb_next
+    if type(error).__name__ == "LossGuardError":  # it ends at the user's loss call, not inside torch or the guard
+        internal = (launcher_files[-1], os.path.dirname(sys.modules["torch"].__file__) + os.sep)
+        last_user, entry = None, tb
+        while entry is not None:
+            if not os.path.abspath(entry.tb_frame.f_code.co_filename).startswith(internal):
+                last_user = entry
+            entry = entry.tb_next
+        if last_user is not None:
+            last_user.tb_next = None
+    sys.stdout.flush()
+    traceback.print_exception(type(error), error, tb)
 
 
 @click.command(

@@ -5,6 +5,13 @@ for the call site, and a dict lookup of the judge's verdict for those facts (the
 of facts). Value checks, which need a host synchronisation, run on the first calls of each call site and then on
 every `sample_every`-th call. The call site is the user's frame, found by skipping torch's and the guard's frames
 with a per-code-object cache, so a loss module used in two places gets two sites.
+
+Two rules are not decided when the loss is called, because the call alone cannot tell a pitfall from correct code:
+- LG201 (float one-hot targets) is decided when the run's findings are read (`guard.findings`, the end of a
+  `lossguard run`, `uninstall()`), from every value check of the site: a mixup or cutmix pipeline whose first
+  batches happen to be unmixed shows soft targets later, and then nothing is reported. It never stops a run.
+- LG401 (a prediction without gradient) is reported when the loss takes part in a backward pass: a hook on the
+  loss's output fires then. A metric computed with grad enabled and only logged is never reported.
 """
 
 from __future__ import annotations
@@ -26,17 +33,34 @@ from lossguard.runtime import observe, report
 from lossguard.runtime.report import LossGuardError, LossGuardWarning
 
 POLICIES = ("warn", "raise", "log")
-_HOT_TARGETS = (Kind.ONE_HOT, Kind.MULTI_HOT)
 _VERDICT_CACHE_LIMIT = 4096
 _SITE_LIMIT = 4096
+_Tensor = torch.Tensor
+_grad_enabled = torch.is_grad_enabled
 _is_functorch_wrapped = getattr(torch._C._functorch, "is_functorch_wrapped_tensor", lambda tensor: False)
-_is_compiling = torch.compiler.is_compiling
+_tracing_state = torch._C._get_tracing_state  # not None while torch.jit.trace records
+_DEFERRED = frozenset({"LG401"})  # reported from a hook on the loss's output, during backward
+# FX GraphModules (torch.compile's graphs run by an eager backend, symbolic_trace output) run generated code
+# named like this: a loss called there is part of a compiled or traced program, not the user's line.
+_GRAPH_CODE_PREFIX = "<eval_with_key>"
+
+
+def _compiler_flag() -> Any:
+    """`torch.compiler.is_compiling()` without its two Python calls: the flag is held for a whole compilation,
+    TorchDynamo's tracing, AOTAutograd's and the backend's included."""
+    compiler = torch.compiler
+    if hasattr(compiler, "_is_compiling_flag"):
+        return compiler
+    return None
+
+
+_COMPILER = _compiler_flag()
 
 
 @dataclass(frozen=True)
 class Settings:
     """How a guard behaves. `first_calls` value-checks the first calls of each call site; then one call in
-    `sample_every` (0: never again). `hot_target_evidence` is how many value checks in a row must see one-hot (or
+    `sample_every` (0: never again). `hot_target_evidence` is how many value checks must see one-hot (or
     multi-hot) targets, and no soft target ever, before a site is reported: a mixup pipeline that leaves some
     batches unmixed must not be flagged."""
 
@@ -61,18 +85,37 @@ class Recorder:
     seen: set[tuple[str, int, int, str]] = field(default_factory=set)
 
 
+@dataclass(frozen=True)
+class _Place:
+    """Where a finding is reported, kept without the frame (a frame would keep the user's locals alive)."""
+
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    module: str
+    loss_name: str
+
+
 class _Site:
     """One call site's state; it holds its code object so that the id in its key cannot be reused."""
 
-    __slots__ = ("code", "calls", "hot_streak", "soft_seen", "signature", "verdict")
+    __slots__ = ("code", "calls", "graph", "hot_streak", "next_value_check", "soft_seen", "one_hot", "signature",
+                 "verdict")
 
     def __init__(self, code: Any) -> None:
         self.code = code
+        # Generated code of an FX graph: the loss runs inside a compiled or traced program; no check applies.
+        self.graph = code is not None and code.co_filename.startswith(_GRAPH_CODE_PREFIX)
         self.signature: tuple | None = None  # the metadata of the last call judged without value facts
         self.verdict: tuple = ()
         self.calls = 0
-        self.hot_streak = 0
+        self.next_value_check = 1  # the number of the call that gets the next sampled value check
+        self.hot_streak = 0  # value checks in a row that saw multi-hot targets
         self.soft_seen = False
+        # Float one-hot targets: (checks that saw them, where, what was seen), decided by `Monitor.settle`.
+        self.one_hot: tuple[int, _Place, str] | None = None
 
 
 class Monitor:
@@ -87,59 +130,35 @@ class Monitor:
         self.internal_errors = 0
         self.lock = threading.Lock()
 
-    def check(self, contract: LossContract, args: tuple, kwargs: dict, caller: FrameType) -> None:
-        settings = self.settings
-        if settings is None:
-            return
-        inp = args[0] if args else kwargs.get(contract.input_keyword)
-        if not isinstance(inp, torch.Tensor) or _is_functorch_wrapped(inp):
-            return
-        position = contract.target_position
-        if position is None:
-            tgt = None
-        else:
-            tgt = args[position] if len(args) > position else kwargs.get(contract.target_keyword)
-        where = report.user_frame(caller)
-        code = where.f_code if where is not None else None
-        site_key = (id(code), where.f_lasti if where is not None else 0)  # by id: hashing code objects is slow
-        site = self.sites.get(site_key)
-        if site is None or site.code is not code:
-            if len(self.sites) >= _SITE_LIMIT:  # fresh code objects (exec, re-run cells) must not grow it forever
-                self.sites.clear()
-            site = self.sites[site_key] = _Site(code)
-        calls = site.calls = site.calls + 1
-        grad_enabled = torch.is_grad_enabled()
+    def judge_call(self, contract: LossContract, site: _Site, calls: int, signature: tuple, inp: torch.Tensor,
+                   tgt: Any, arguments: tuple, caller: FrameType, where: FrameType | None, settings: Settings) -> Any:
+        """The slow path of `check`: a new call site, new metadata, or a sampled value check."""
+        grad_enabled = signature[4]
         target_is_tensor = isinstance(tgt, torch.Tensor)
-        target_dtype = tgt.dtype if target_is_tensor else None
-        target_shape = tgt.shape if target_is_tensor else None
-        value_check_due = settings.value_checks and (calls <= settings.first_calls or (
-            settings.sample_every and calls % settings.sample_every == 0))
-
-        # Steady state: the same call site seeing tensors with the same metadata as last time gets last time's
-        # verdict without the producer walk, the verdict key or the judge. (A view in front of the producer is
-        # taken as the same view of the same producer; a call site practically never alternates between two.)
-        signature = (contract, inp.grad_fn.__class__, inp.dtype, inp.shape, inp.requires_grad, grad_enabled,
-                     target_dtype, target_shape)
-        if not value_check_due and signature == site.signature:
-            verdict = site.verdict
-            if verdict:
-                self._report(contract, verdict, inp, tgt, observe.producer(inp)[1], None, caller, where, settings)
-            return
-
+        value_check_due = calls >= site.next_value_check
+        if value_check_due:
+            site.next_value_check = _next_value_check(calls, settings)
+            value_check_due = settings.value_checks
+        target_dtype, target_shape = signature[-2:]
         made_by, made_by_name = observe.producer(inp)
         input_kind = made_by if made_by.__class__ is Kind else None
         # LG401 only where no doubt is possible: an integer/bool input (argmax, a comparison) or a zero-gradient op
-        # (round, sign). A detached float input is what metrics and logging pass; it is never flagged.
-        no_grad = grad_enabled and (made_by == "zero-grad" or (
+        # (round, sign). A detached float input is what metrics and logging pass; it is never flagged. It is
+        # reported only if the loss then takes part in a backward pass (see `report`).
+        no_grad = grad_enabled and (made_by == observe.ZERO_GRAD or (
             not inp.requires_grad and not inp.is_floating_point() and not inp.is_complex()))
         autocast = (target_is_tensor and contract.task is Task.BINARY_PROBABILITIES
                     and self._autocast_hides_dtype(inp, tgt))
 
         values = None
+        target_is_tensor = isinstance(tgt, torch.Tensor)
         if value_check_due and observe.is_value_checkable(inp) and (
                 not target_is_tensor or observe.is_value_checkable(tgt)):
-            values = observe.check_values(contract, inp, tgt, input_kind, inp.grad_fn is not None, args, kwargs)
-            values = self._weigh_targets(site, values, settings)
+            # An opaque producer (a compiled graph, a custom autograd.Function, reentrant checkpointing) proves
+            # nothing, like no producer at all: the values decide, with the same strict rules.
+            proven_by_graph = inp.grad_fn is not None and made_by != observe.OPAQUE
+            values = observe.check_values(contract, inp, tgt, input_kind, proven_by_graph, arguments)
+            values = self._weigh_targets(site, values, settings, contract, inp, tgt, made_by_name, caller, where)
 
         key = (contract.functional, inp.dtype, inp.shape, input_kind, no_grad, grad_enabled, target_dtype, target_shape,
                values, autocast)
@@ -152,23 +171,49 @@ class Monitor:
         if values is None and not autocast:
             site.signature, site.verdict = signature, verdict
         if verdict:
-            self._report(contract, verdict, inp, tgt, made_by_name, values, caller, where, settings)
+            return self.report(contract, verdict, inp, tgt, made_by_name, values, caller, where, settings)
+        return None
 
     def set_recorders(self, recorders: list[Recorder]) -> None:
         self.recorders = recorders
         self.settings = recorders[-1].settings if recorders else None
 
-    def _weigh_targets(self, site: _Site, values: observe.ValueFacts, settings: Settings) -> observe.ValueFacts:
-        """Keep a one-hot/multi-hot target verdict only once enough value checks in a row agree on it."""
-        if values.target_kind is Kind.SOFT_TARGETS:
+    def _weigh_targets(self, site: _Site, values: observe.ValueFacts, settings: Settings, contract: LossContract,
+                       inp: torch.Tensor, tgt: Any, made_by: str | None, caller: FrameType,
+                       where: FrameType | None) -> observe.ValueFacts:
+        """Keep a multi-hot target verdict only once enough value checks in a row agree on it; keep one-hot
+        targets out of the verdict altogether and count them for `settle`, which decides with all the evidence."""
+        kind = values.target_kind
+        if kind is Kind.SOFT_TARGETS:
             site.soft_seen = True
-        if values.target_kind in _HOT_TARGETS:
+        if kind is Kind.ONE_HOT:
+            if site.one_hot is None:
+                seen = _describe("LG201", inp, tgt, made_by, values, report.rank())
+                site.one_hot = (0, _place(where, caller, contract), seen)
+            site.one_hot = (site.one_hot[0] + 1, *site.one_hot[1:])
+            return observe.ValueFacts(values.input_kind, Kind.UNKNOWN, values.index_range, values.detail)
+        if kind is Kind.MULTI_HOT:
             site.hot_streak += 1
             if site.soft_seen or site.hot_streak < settings.hot_target_evidence:
                 return observe.ValueFacts(values.input_kind, Kind.UNKNOWN, values.index_range, values.detail)
-        elif values.target_kind is not Kind.UNKNOWN or values.index_range is not None:
+        elif kind is not Kind.UNKNOWN or values.index_range is not None:
             site.hot_streak = 0
         return values
+
+    def settle(self) -> None:
+        """Decide LG201 for every call site with all the evidence gathered so far: reported where every value
+        check saw float one-hot targets (at least `hot_target_evidence` of them) and none saw a soft target.
+        Never raises: a correct run must not be stopped by a finding that changes no result."""
+        settings = self.settings
+        if settings is None:
+            return
+        for site in list(self.sites.values()):
+            evidence = site.one_hot
+            if evidence is None or site.soft_seen or evidence[0] < settings.hot_target_evidence:
+                continue
+            site.one_hot = None
+            _, place, seen = evidence
+            self._publish("LG201", seen, place, settings, "warn" if settings.policy == "raise" else settings.policy)
 
     @staticmethod
     def _autocast_hides_dtype(inp: torch.Tensor, tgt: torch.Tensor) -> bool:
@@ -193,25 +238,70 @@ class Monitor:
         )
         return tuple(judge(contract, seen))
 
-    def _report(self, contract: LossContract, verdict: tuple[Violation, ...], inp: torch.Tensor, tgt: Any,
+    def report(self, contract: LossContract, verdict: tuple[Violation, ...], inp: torch.Tensor, tgt: Any,
                 made_by: str | None, values: observe.ValueFacts | None, caller: FrameType,
-                where: FrameType | None, settings: Settings) -> None:
-        loss_name = _loss_name(contract, caller)
-        path, line, column, end_line, end_column = _location(where)
+                where: FrameType | None, settings: Settings) -> Any:
+        """Report the verdict's findings now; return the hook-setter of a finding that waits for backward."""
         rank = report.rank()
+        place = _place(where, caller, contract)
+        after = None
         for violation in verdict:
-            if settings.select is not None and violation.code not in settings.select:
+            code = violation.code
+            if settings.select is not None and code not in settings.select:
                 continue
-            seen = _describe(violation.code, inp, tgt, made_by, values, rank)
-            message = f"{get_rule(violation.code).render(loss_name)} ({seen})"
-            finding = Finding(violation.code, path, line, column, end_line, end_column, message)
-            key = (path, line, column, violation.code)
-            top_is_new = self._record(finding, key)
-            text = f"{violation.code} {message}. Fix: {get_rule(violation.code).fix}"
+            seen = _describe(code, inp, tgt, made_by, values, rank)
+            if code in _DEFERRED:
+                after = self._when_backward_reaches(code, seen, place)
+                continue
+            message = f"{get_rule(code).render(place.loss_name)} ({seen})"
+            finding = Finding(code, place.path, place.line, place.column, place.end_line, place.end_column, message)
+            top_is_new = self._record(finding, (place.path, place.line, place.column, code))
+            text = f"{code} {message}. Fix: {get_rule(code).fix}"
             if settings.policy == "raise":
-                raise LossGuardError(f"{path}:{line}: {text}", path, line)
-            if top_is_new and (rank is None or report.first_on_node(f"{path}:{line}:{column}:{violation.code}")):
-                report.emit(settings.policy, violation.code, text, where)
+                raise LossGuardError(f"{place.path}:{place.line}: {text}", place.path, place.line)
+            if top_is_new and (rank is None or report.first_on_node(f"{place.path}:{place.line}:{place.column}:{code}")):
+                report.emit(settings.policy, code, text, where)
+        return after
+
+    def _when_backward_reaches(self, code: str, seen: str, place: _Place) -> Any:
+        """A function that hooks the loss's output: the finding is published when a backward pass reaches it."""
+        def on_gradient(gradient: torch.Tensor) -> None:
+            settings = self.settings
+            if settings is None:
+                return
+            try:
+                self._publish(code, seen, place, settings, settings.policy)
+            except LossGuardError:
+                raise
+            except Exception as error:
+                self.internal_error(error)
+
+        def hook_output(output: Any) -> Any:
+            try:
+                if isinstance(output, torch.Tensor) and output.requires_grad:
+                    output.register_hook(on_gradient)
+            except Exception as error:
+                self.internal_error(error)
+            return output
+        return hook_output
+
+    def _publish(self, code: str, seen: str, place: _Place, settings: Settings, policy: str) -> None:
+        """Record and report a finding decided away from its call (no frame): at the place kept for it."""
+        if settings.select is not None and code not in settings.select:
+            return
+        message = f"{get_rule(code).render(place.loss_name)} ({seen})"
+        finding = Finding(code, place.path, place.line, place.column, place.end_line, place.end_column, message)
+        top_is_new = self._record(finding, (place.path, place.line, place.column, code))
+        text = f"{code} {message}. Fix: {get_rule(code).fix}"
+        if policy == "raise":
+            raise LossGuardError(f"{place.path}:{place.line}: {text}", place.path, place.line)
+        if not top_is_new or (report.rank() is not None
+                              and not report.first_on_node(f"{place.path}:{place.line}:{place.column}:{code}")):
+            return
+        if policy == "log":
+            report.logger.warning("%s", text)
+        else:
+            warnings.warn_explicit(text, LossGuardWarning, place.path, place.line, module=place.module)
 
     def _record(self, finding: Finding, key: tuple[str, int, int, str]) -> bool:
         """Add the finding to every active recorder that has not seen it; True if the innermost one had not."""
@@ -245,17 +335,68 @@ _ALL_FINDING_KEYS: set[tuple[str, int, int, str]] = set()
 _monitor: Monitor | None = None
 
 
-def check(contract: LossContract, args: tuple, kwargs: dict) -> None:
-    """The checker every wrapper calls: a no-op unless a guard is installed, and never an error of its own."""
+def check(contract: LossContract, arguments: tuple) -> Any:
+    """The checker every patched loss calls first, with all its parameters in order: a no-op unless a guard is
+    installed, while nothing compiles or traces; never an error of its own. Returns None, or a function the
+    loss's output is passed through.
+
+    This is the hot path. Steady state: the same call site seeing tensors with the same metadata as last time
+    gets last time's verdict without the producer walk, the verdict key or the judge (a view in front of the
+    producer is taken as the same view of the same producer; a call site practically never alternates between
+    two)."""
     monitor = _monitor
-    if monitor is None or _is_compiling():
-        return
+    if monitor is None or _tracing_state() is not None or (
+            _COMPILER._is_compiling_flag if _COMPILER is not None else torch.compiler.is_compiling()):
+        return None
     try:
-        monitor.check(contract, args, kwargs, sys._getframe(2))
+        settings = monitor.settings
+        inp = arguments[0]
+        if settings is None or inp.__class__ is not _Tensor and (
+                not isinstance(inp, _Tensor) or _is_functorch_wrapped(inp)):
+            return None
+        position = contract.target_position
+        tgt = arguments[position] if position is not None else None
+        caller = sys._getframe(2)  # the frame that called the loss (1 is the loss's forwarder)
+        where = report.user_frame(caller)
+        code = where.f_code if where is not None else None
+        site_key = (id(code), where.f_lasti if where is not None else 0)  # by id: hashing code objects is slow
+        site = monitor.sites.get(site_key)
+        if site is None or site.code is not code:
+            if len(monitor.sites) >= _SITE_LIMIT:  # fresh code objects (exec, re-run cells) must not grow it forever
+                monitor.sites.clear()
+            site = monitor.sites[site_key] = _Site(code)
+        if site.graph:
+            return None
+        calls = site.calls = site.calls + 1
+        # An integer input never requires grad and a float one's LG401 depends on its producer only: the dtype
+        # and the producer stand for `requires_grad`.
+        if tgt.__class__ is _Tensor or isinstance(tgt, _Tensor):
+            signature = (contract, inp.grad_fn.__class__, inp.dtype, inp.shape, _grad_enabled(), tgt.dtype,
+                         tgt.shape)
+        else:
+            signature = (contract, inp.grad_fn.__class__, inp.dtype, inp.shape, _grad_enabled(), None, None)
+        if calls < site.next_value_check and signature == site.signature:
+            verdict = site.verdict
+            if verdict:
+                return monitor.report(contract, verdict, inp, tgt, observe.producer(inp)[1], None, caller, where,
+                                      settings)
+            return None
+        return monitor.judge_call(contract, site, calls, signature, inp, tgt, arguments, caller, where, settings)
     except (LossGuardError, LossGuardWarning):  # a LossGuardWarning raised: `-W error` asked for the finding so
         raise
     except Exception as error:
         monitor.internal_error(error)
+        return None
+
+
+def _next_value_check(calls: int, settings: Settings) -> int | float:
+    """After call number `calls`: the next one that is value-checked (the first calls, then every n-th)."""
+    if not settings.value_checks:
+        return float("inf")
+    if calls < settings.first_calls:
+        return calls + 1
+    every = settings.sample_every
+    return (calls // every + 1) * every if every else float("inf")
 
 
 def set_monitor(monitor: Monitor | None) -> None:
@@ -271,18 +412,20 @@ def _loss_name(contract: LossContract, caller: FrameType) -> str:
     return contract.functional
 
 
-def _location(frame: FrameType | None) -> tuple[str, int, int, int, int]:
-    """Path, line, column, end line, end column (1-based) of the call the frame is executing."""
-    if frame is None:
-        return "<unknown>", 1, 1, 1, 1
-    line = frame.f_lineno
+def _place(where: FrameType | None, caller: FrameType, contract: LossContract) -> _Place:
+    """Path, line, column, end line, end column (1-based) of the call the user's frame is executing."""
+    loss_name = _loss_name(contract, caller)
+    if where is None:
+        return _Place("<unknown>", 1, 1, 1, 1, "<unknown>", loss_name)
+    module = where.f_globals.get("__name__", "<unknown>")
+    line = where.f_lineno
     try:
-        start, end, column, end_column = list(frame.f_code.co_positions())[frame.f_lasti // 2]
+        start, end, column, end_column = list(where.f_code.co_positions())[where.f_lasti // 2]
         if start == line and None not in (end, column, end_column):
-            return frame.f_code.co_filename, line, column + 1, end, end_column + 1
+            return _Place(where.f_code.co_filename, line, column + 1, end, end_column + 1, module, loss_name)
     except (AttributeError, IndexError, ValueError):  # co_positions is Python >= 3.11
         pass
-    return frame.f_code.co_filename, line, 1, line, 1
+    return _Place(where.f_code.co_filename, line, 1, line, 1, module, loss_name)
 
 
 def _shape(tensor: torch.Tensor) -> str:
@@ -301,6 +444,8 @@ def _describe(code: str, inp: torch.Tensor, tgt: Any, made_by: str | None, value
         text += f"; class indices span {list(values.index_range)} for {classes} classes"
     elif code == "LG401" and not inp.is_floating_point():
         text += "; an integer tensor has no gradient"
+    elif code == "LG201":
+        text += "; every value check of this call saw one-hot rows, none a soft target"
     elif values is not None and values.detail:
         text += f"; {values.detail}"
     if rank is not None:

@@ -3,11 +3,14 @@
 Two sources of evidence, both chosen so that a genuine model output is never mistaken for a pitfall:
 
 - the producer of the input, read from `grad_fn` (walking back through views, reshapes, copies and dtype casts):
-  a `SigmoidBackward0` is proof of probabilities, whatever the values are;
+  a `SigmoidBackward0` is proof of probabilities, whatever the values are. An opaque producer (the backward of a
+  custom `autograd.Function`: a `torch.compile`d model, reentrant activation checkpointing) proves nothing, like
+  no producer at all;
 - value properties, computed only when the caller asks (sampled calls). They need strong evidence: a softmax is
   recognised by non-negative rows summing to 1 within a dtype-aware tolerance, never by "values are small", and
-  elementwise [0, 1] only counts for an input with no `grad_fn` and many elements. All statistics of one call are
-  stacked and read back with a single `.tolist()`: at most one host synchronisation per value check.
+  elementwise [0, 1] only counts for an input with no `grad_fn` (or an opaque one) and many elements. All
+  statistics of one call are stacked and read back with a single `.tolist()`: at most one host synchronisation
+  per value check.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ import torch
 
 from lossguard.contracts import CLASS_INDEX_TASKS, Kind, LossContract, Task
 
-_VIEW, _ZERO_GRAD = "view", "zero-grad"
+_VIEW = "view"
+ZERO_GRAD = "zero-grad"  # the producer's gradient is zero everywhere (round, sign, ...)
+OPAQUE = "opaque"  # the backward of a custom autograd.Function: what it computed is unknown
 
 # Nodes that keep the values of their (single) input, or a subset of them: the kind flows through.
 _PASS_THROUGH = (
@@ -34,12 +39,13 @@ _PRODUCERS: dict[str, Any] = {
     "Relu": Kind.NONNEGATIVE,
     "Softplus": Kind.NONNEGATIVE,
     # Their gradient is zero everywhere: a loss on their output trains nothing.
-    "Round": _ZERO_GRAD, "Sign": _ZERO_GRAD, "Floor": _ZERO_GRAD, "Ceil": _ZERO_GRAD, "Trunc": _ZERO_GRAD,
+    "Round": ZERO_GRAD, "Sign": ZERO_GRAD, "Floor": ZERO_GRAD, "Ceil": ZERO_GRAD, "Trunc": ZERO_GRAD,
     **{name: _VIEW for name in _PASS_THROUGH},
 }
 _MAX_WALK = 16
 _UNSEEN = object()
-_node_actions: dict[type, Any] = {}  # grad_fn class -> Kind, _VIEW, _ZERO_GRAD or None; filled lazily
+_node_actions: dict[type, Any] = {}  # grad_fn class -> Kind, _VIEW, ZERO_GRAD, OPAQUE or None; filled lazily
+_CUSTOM_FUNCTION_BACKWARD = torch.autograd.function.BackwardCFunction
 
 _DTYPE_NAMES: dict[torch.dtype, str] = {}
 _INTEGER_DTYPES = frozenset({torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8, torch.bool})
@@ -66,6 +72,9 @@ def _action(node: Any) -> Any:
     try:
         return _node_actions[cls]
     except KeyError:
+        if issubclass(cls, _CUSTOM_FUNCTION_BACKWARD):
+            _node_actions[cls] = OPAQUE
+            return OPAQUE
         base = cls.__name__.rstrip("0123456789")
         base = base[: -len("Backward")] if base.endswith("Backward") else base
         action = _node_actions[cls] = _PRODUCERS.get(base)
@@ -73,7 +82,8 @@ def _action(node: Any) -> Any:
 
 
 def producer(tensor: torch.Tensor) -> tuple[Any, str | None]:
-    """The kind proven by the op that produced `tensor` (`Kind`, `"zero-grad"` or None) and that node's name."""
+    """The kind proven by the op that produced `tensor` (`Kind`, `ZERO_GRAD`, `OPAQUE` or None) and that node's
+    name."""
     node = tensor.grad_fn
     for _ in range(_MAX_WALK):
         if node is None:
@@ -92,11 +102,10 @@ def producer(tensor: torch.Tensor) -> tuple[Any, str | None]:
     return None, None
 
 
-def ignore_index(args: tuple, kwargs: dict) -> int:
-    """`ignore_index` of cross_entropy / nll_loss (5th positional parameter in both)."""
-    if "ignore_index" in kwargs:
-        return int(kwargs["ignore_index"])
-    return int(args[4]) if len(args) > 4 and isinstance(args[4], int) else -100
+def ignore_index(arguments: tuple) -> int:
+    """`ignore_index` of cross_entropy / nll_loss (the 5th parameter of both)."""
+    value = arguments[4] if len(arguments) > 4 else -100
+    return int(value) if isinstance(value, int) else -100
 
 
 @dataclass(frozen=True)
@@ -117,8 +126,12 @@ def is_value_checkable(tensor: Any) -> bool:
 
 
 def check_values(contract: LossContract, inp: torch.Tensor, tgt: Any, input_kind: Any,
-                 has_grad_fn: bool, args: tuple, kwargs: dict) -> ValueFacts:
-    """Value properties of the input (when its producer proved nothing) and of the target, in one host sync."""
+                 has_grad_fn: bool, arguments: tuple) -> ValueFacts:
+    """Value properties of the input (when its producer proved nothing) and of the target, in one host sync.
+
+    `has_grad_fn`: the input comes from a known, transparent op (a Linear, say), so only values that op cannot
+    give away count. False for no `grad_fn` and for an opaque one: then rows summing to 1, a row logsumexp of 0,
+    or values spread over [0, 1] count too."""
     stats: list[torch.Tensor] = []
     readers: list[Any] = []
     task = contract.task
@@ -126,7 +139,7 @@ def check_values(contract: LossContract, inp: torch.Tensor, tgt: Any, input_kind
         if input_kind is None and inp.is_floating_point() and inp.numel() > 0 and inp.ndim >= 1:
             _input_stats(task, inp, has_grad_fn, stats, readers)
         if isinstance(tgt, torch.Tensor) and tgt.numel() > 0 and is_value_checkable(tgt):
-            _target_stats(contract, inp, tgt, args, kwargs, stats, readers)
+            _target_stats(contract, inp, tgt, arguments, stats, readers)
         if not stats:
             return ValueFacts()
         values = torch.stack([s.reshape(()).to(torch.float32) for s in stats]).tolist()  # the one host sync
@@ -147,8 +160,7 @@ def _class_dim(task: Task, tensor: torch.Tensor) -> int:
 def _input_stats(task: Task, inp: torch.Tensor, has_grad_fn: bool, stats: list, readers: list) -> None:
     tolerance = _TOLERANCE.get(inp.dtype, 1e-4)
     if has_grad_fn:
-        # The producer is a known non-activation op (a Linear, say): only NLLLoss can still be told, because
-        # log-probabilities are never positive.
+        # The producer is a known non-activation op (a Linear, say): only NLLLoss and BCELoss can still be told:
         # log-probabilities are never positive, probabilities never leave [0, 1].
         if task in (Task.LOG_MULTICLASS, Task.BINARY_PROBABILITIES):
             stats += list(torch.aminmax(inp))
@@ -157,6 +169,7 @@ def _input_stats(task: Task, inp: torch.Tensor, has_grad_fn: bool, stats: list, 
                 _read_logits(task, v[0], v[1], tolerance, facts)
             readers.append((2, read_range))
         return
+    origin = "" if inp.grad_fn is not None else "no grad_fn; "
     x = inp.float()
     dim = _class_dim(task, x)
     rows = x.ndim >= 2 and x.shape[dim] >= 2
@@ -169,12 +182,12 @@ def _input_stats(task: Task, inp: torch.Tensor, has_grad_fn: bool, stats: list, 
         low, high = v[0], v[1]
         sum_error, lse_error = (v[2], v[3]) if rows else (float("inf"), float("inf"))
         if low >= 0 and sum_error <= tolerance:
-            facts["input_kind"], facts["detail"] = Kind.DISTRIBUTION, "no grad_fn; rows sum to 1"
+            facts["input_kind"], facts["detail"] = Kind.DISTRIBUTION, f"{origin}rows sum to 1"
         elif high <= tolerance and lse_error <= tolerance:
-            facts["input_kind"], facts["detail"] = Kind.LOG_DISTRIBUTION, "no grad_fn; row logsumexp is 0"
+            facts["input_kind"], facts["detail"] = Kind.LOG_DISTRIBUTION, f"{origin}row logsumexp is 0"
         elif task is Task.BINARY_LOGITS and 0 <= low and high <= 1 and high - low >= _MIN_SPREAD \
                 and count >= _MIN_ELEMENTS_FOR_RANGE:
-            facts["input_kind"], facts["detail"] = Kind.PROBABILITIES, "no grad_fn; all values in [0, 1]"
+            facts["input_kind"], facts["detail"] = Kind.PROBABILITIES, f"{origin}all values in [0, 1]"
         else:
             _read_logits(task, low, high, tolerance, facts)
     readers.append((4 if rows else 2, read_input))
@@ -188,12 +201,12 @@ def _read_logits(task: Task, low: float, high: float, tolerance: float, facts: d
         facts["input_kind"], facts["detail"] = Kind.LOGITS, f"input values span [{low:.3g}, {high:.3g}]"
 
 
-def _target_stats(contract: LossContract, inp: torch.Tensor, tgt: torch.Tensor, args: tuple, kwargs: dict,
+def _target_stats(contract: LossContract, inp: torch.Tensor, tgt: torch.Tensor, arguments: tuple,
                   stats: list, readers: list) -> None:
     task = contract.task
     if task in CLASS_INDEX_TASKS:
         if tgt.dtype in _INTEGER_DTYPES and tgt.dtype is not torch.bool and tgt.ndim == inp.ndim - 1:
-            ignored = ignore_index(args, kwargs)
+            ignored = ignore_index(arguments)
             t = tgt.to(torch.int64)
             is_ignored = t == ignored
             stats += [torch.where(is_ignored, torch.iinfo(torch.int64).max, t).min(),

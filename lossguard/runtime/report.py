@@ -1,9 +1,8 @@
 """Where a runtime finding is reported, and how: the user's line, the rank, and the policy (warn, raise, log).
 
 Also what a finding leaves outside the process: the node-level markers that print a finding once per node, and
-the run folder where worker processes of a `lossguard run` write theirs. And PyTorch's own warnings raised inside a
-loss, moved from the guard's frames to the line PyTorch would name without the guard. Apart from `user_frame` and
-`may_warn`, nothing here runs on a clean training step.
+the run folder where worker processes of a `lossguard run` write theirs. Apart from `user_frame`, nothing here runs
+on a clean training step.
 """
 
 from __future__ import annotations
@@ -303,41 +302,3 @@ def is_torch_code(code: object) -> bool:
     return os.path.abspath(filename).startswith(_TORCH_DIR)
 
 
-# PyTorch's functional losses that warn, with stacklevel=2, when the target's size differs from the input's: the
-# warning names the function's caller, which is the guard's wrapper while the guard is installed.
-SIZE_WARNING_LOSSES = frozenset({"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"})
-
-
-def may_warn(functional: str, target_position: int | None, args: tuple, kwargs: dict) -> bool:
-    """True when PyTorch's own loss will warn about these arguments (input and target of different sizes)."""
-    if functional not in SIZE_WARNING_LOSSES:
-        return False
-    inp = args[0] if args else kwargs.get("input")
-    tgt = args[target_position] if target_position is not None and len(args) > target_position else kwargs.get("target")
-    return isinstance(inp, torch.Tensor) and isinstance(tgt, torch.Tensor) and inp.shape != tgt.shape
-
-
-def call_with_warnings_at_caller(function: Any, args: tuple, kwargs: dict, caller: FrameType) -> Any:
-    """`function(*args, **kwargs)`, with the warnings it raises that point at the guard's frames moved to the
-    wrapper's caller (the line PyTorch would name without the guard), through the caller's filters and registry.
-
-    Only calls that `may_warn` come here: `warnings.catch_warnings` is process-wide, and costs a few microseconds.
-    Under `-W error` the warning is raised from here, after the loss was computed: the program stops at the same
-    call with the same exception as without the guard.
-    """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = function(*args, **kwargs)
-    for warning in caught:
-        if os.path.abspath(warning.filename).startswith(_RUNTIME_DIR):  # named the guard, not PyTorch's caller
-            globals_ = caller.f_globals
-            warnings.warn_explicit(warning.message, warning.category, caller.f_code.co_filename, caller.f_lineno,
-                                   module=globals_.get("__name__", "<unknown>"),
-                                   registry=globals_.setdefault("__warningregistry__", {}))
-        else:
-            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno,
-                                   registry=_registries.setdefault(warning.filename, {}))
-    return result
-
-
-_registries: dict[str, dict] = {}  # "default" warnings shown once per location, for files whose globals we lack

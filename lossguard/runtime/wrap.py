@@ -1,29 +1,42 @@
-"""Patch the `torch.nn.functional` loss functions with checking wrappers, and restore them exactly.
+"""Put the check in front of the `torch.nn.functional` loss functions, without replacing them.
 
-Every `nn` loss module's `forward` looks its functional form up on `torch.nn.functional` at call time, so wrapping
-the functions covers the module form and the functional form with one patch each.
+The functions stay the very objects PyTorch defined: only their `__code__` is swapped for a small forwarder with
+the same parameters, which calls the check and then a copy of the function made from the original code (same
+globals, defaults and name). `uninstall` puts the original code back. Everything that holds or looks up the
+function by identity or by name therefore sees PyTorch's function, by construction:
 
-A wrapper chains onto whatever was installed before it (another tool's wrapper included) and calls it with the
-original arguments, untouched. It carries `__script_if_tracing_wrapper` / `__original_fn`, the attributes PyTorch
-itself uses for `torch.jit._script_if_tracing`: `torch.jit.script` then compiles the function underneath, and
-TorchDynamo traces that function instead of the wrapper. Scripted and compiled code is therefore not checked, and
-the wrapper adds no graph break and no guard to a compiled graph.
+- `__torch_function__` dispatch: the copy runs PyTorch's own body, whose `handle_torch_function(cross_entropy, ...)`
+  looks up the module global, which is still the original function;
+- pickling (`torch.save` of a module holding `loss_fn=F.cross_entropy`): pickle finds the function by its module
+  and name and gets the same object, before, during and after installation;
+- `torch.fx.symbolic_trace` and TorchDynamo record the original function as a node's target;
+- `from torch.nn.functional import cross_entropy`, done before or after installing, is checked as well.
+
+The forwarder's code says it lives in `torch/nn/functional.py` on the `def` line of the original, so frames,
+`inspect.getsource` and `inspect.signature` read like PyTorch's (TorchScript compiles the original source).
+Every `nn` loss module's `forward` calls these functions, so the module form is covered by the same swap.
 """
 
 from __future__ import annotations
 
-import functools
-import sys
+import inspect
+import types
+import warnings
 from typing import Any, Callable
 
 import torch.nn.functional as F
 
 from lossguard.contracts import CONTRACTS, LossContract
 
-# Called as check(contract, args, kwargs) before the wrapped loss runs. It must not modify its arguments.
-Checker = Callable[[LossContract, tuple, dict], None]
+# Called as check(contract, arguments) before the loss runs, `arguments` being every parameter in order. It
+# returns None, or a function that the loss's output is passed through (and that returns it unchanged).
+Checker = Callable[[LossContract, tuple], Any]
 
-_installed: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {}  # name -> (previous, our wrapper)
+_CHECK, _CONTRACT, _ORIGINAL, _AFTER = "__lossguard_check__", "__lossguard_contract__", "__lossguard_original__", \
+    "__lossguard_after"
+
+
+_installed: dict[str, tuple[types.FunctionType, types.CodeType]] = {}  # name -> (PyTorch's function, its code)
 
 
 def wrapped_contracts() -> tuple[LossContract, ...]:
@@ -31,44 +44,72 @@ def wrapped_contracts() -> tuple[LossContract, ...]:
     return tuple(c for c in CONTRACTS if callable(getattr(F, c.functional, None)))
 
 
-def _make_wrapper(contract: LossContract, previous: Callable[..., Any], check: Checker) -> Callable[..., Any]:
-    from lossguard.runtime.report import SIZE_WARNING_LOSSES, call_with_warnings_at_caller, may_warn
+def torch_function(name: str) -> types.FunctionType | None:
+    """PyTorch's own `torch.nn.functional.<name>`, found through any `functools.wraps` wrappers put over it."""
+    found = inspect.unwrap(getattr(F, name), stop=lambda f: _is_torch_loss(f, name))
+    return found if _is_torch_loss(found, name) else None
 
-    warns = contract.functional in SIZE_WARNING_LOSSES
 
-    @functools.wraps(previous)
-    def loss_with_guard(*args: Any, **kwargs: Any) -> Any:
-        check(contract, args, kwargs)
-        if warns and may_warn(contract.functional, contract.target_position, args, kwargs):  # at the user's line
-            return call_with_warnings_at_caller(previous, args, kwargs, sys._getframe(1))
-        return previous(*args, **kwargs)
+def _is_torch_loss(candidate: Any, name: str) -> bool:
+    return (type(candidate) is types.FunctionType and candidate.__name__ == name
+            and candidate.__module__ == F.__name__ and not candidate.__closure__)
 
-    setattr(loss_with_guard, "__script_if_tracing_wrapper", True)
-    setattr(loss_with_guard, "__original_fn", previous)
-    setattr(loss_with_guard, "__lossguard_contract__", contract)
-    return loss_with_guard
+
+def _forwarder_code(function: types.FunctionType, contract: LossContract, original: types.FunctionType,
+                    check: Checker) -> types.CodeType | None:
+    """A code object with `function`'s parameters that returns `original(...)` after `check(contract, ...)`;
+    None for a signature the losses do not have (positional-only, *args, **kwargs): that loss is left alone."""
+    code = function.__code__
+    positional = code.co_varnames[:code.co_argcount]
+    keyword_only = code.co_varnames[code.co_argcount:code.co_argcount + code.co_kwonlyargcount]
+    if code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS) or code.co_posonlyargcount:
+        return None
+    parameters = ", ".join([*positional, *(["*", *keyword_only] if keyword_only else [])])
+    call = f'"{_ORIGINAL}"({", ".join([*positional, *(f"{k}={k}" for k in keyword_only)])})'
+    everything = ", ".join([*positional, *keyword_only]) + ","
+    # One line, so that every instruction maps to the `def` line of the original in tracebacks.
+    source = (f"def {function.__name__}({parameters}): return {call} if ({_AFTER} := "
+              f'"{_CHECK}"("{_CONTRACT}", ({everything}))) is None else {_AFTER}({call})')
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)  # "'str' object is not callable": the strings are slots
+        module = compile(source, code.co_filename, "exec")
+    body = next(c for c in module.co_consts if isinstance(c, types.CodeType))
+    slots = {_CHECK: check, _CONTRACT: contract, _ORIGINAL: original}
+    names = {"co_name": code.co_name}
+    if hasattr(code, "co_qualname"):  # Python >= 3.11
+        names["co_qualname"] = code.co_qualname
+    return body.replace(co_consts=tuple(slots.get(c, c) if isinstance(c, str) else c for c in body.co_consts),
+                        co_firstlineno=code.co_firstlineno, **names)
+
+
+def _copy(function: types.FunctionType) -> types.FunctionType:
+    """The function as PyTorch defined it, under a new identity: same code, globals, defaults and name."""
+    copy = types.FunctionType(function.__code__, function.__globals__, function.__name__, function.__defaults__,
+                              function.__closure__)
+    copy.__kwdefaults__ = function.__kwdefaults__
+    copy.__qualname__, copy.__doc__, copy.__module__ = function.__qualname__, function.__doc__, function.__module__
+    return copy
 
 
 def patch(check: Checker) -> None:
-    """Install a wrapper around each loss function; calling it again while installed does nothing."""
+    """Put the check in front of each loss function; calling it again while installed does nothing."""
     if _installed:
         return
     for contract in wrapped_contracts():
-        previous = getattr(F, contract.functional)
-        wrapper = _make_wrapper(contract, previous, check)
-        _installed[contract.functional] = (previous, wrapper)
-        setattr(F, contract.functional, wrapper)
+        function = torch_function(contract.functional)
+        if function is None:  # replaced by something that is not a wrapper of PyTorch's function: leave it
+            continue
+        forwarder = _forwarder_code(function, contract, _copy(function), check)
+        if forwarder is None:
+            continue
+        _installed[contract.functional] = (function, function.__code__)
+        function.__code__ = forwarder
 
 
 def unpatch() -> None:
-    """Put back what was there before `patch`, for each function where our wrapper is still the one installed.
-
-    Where someone wrapped our wrapper in turn, removing ours would drop theirs too, so that function keeps its
-    chain (ours then sees no active guard and only forwards the call).
-    """
-    for name, (previous, wrapper) in list(_installed.items()):
-        if getattr(F, name, None) is wrapper:
-            setattr(F, name, previous)
+    """Give each patched function its own code back."""
+    for name, (function, code) in list(_installed.items()):
+        function.__code__ = code
         del _installed[name]
 
 

@@ -188,3 +188,23 @@ def test_lossguard_auto_installs_and_respects_the_environment():
     assert out == ["off"] and "LG102" not in err
     out, err = run()
     assert out == ["installed"] and "LG102" in err
+
+
+def test_lossguard_auto_decides_one_hot_targets_when_the_process_exits(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    program = tmp_path / "train.py"
+    program.write_text(
+        "import torch, torch.nn.functional as F\n"
+        "import lossguard.auto\n"
+        "logits = torch.randn(8, 3, requires_grad=True)\n"
+        "for _ in range(5):\n"
+        "    F.cross_entropy(logits, F.one_hot(torch.randint(0, 3, (8,)), 3).float()).backward()\n"
+        "print('trained')\n"
+    )
+    done = subprocess.run([sys.executable, str(program)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "LOSSGUARD_POLICY": "raise"})
+    assert done.returncode == 0 and done.stdout.split() == ["trained"]
+    assert f"{program}:5: LossGuardWarning: LG201" in done.stderr

@@ -97,3 +97,23 @@ def test_ctrl_c_is_a_keyboard_interrupt_with_exit_status_130():
     assert lines[0] == "Traceback (most recent call last):" and "interrupted.py" in lines[1]
     assert "launcher.py" not in done.stderr and "runpy" not in done.stderr
     assert lines[-1] == "lossguard: no loss pitfalls seen"
+
+
+def test_an_error_of_the_program_shows_its_own_traceback_and_exit_status_one():
+    done = _run("-m", "lossguard", "run", "raises.py")
+    plain = _run("raises.py")
+    assert done.returncode == plain.returncode == 1
+    traceback = done.stderr[:done.stderr.index("lossguard: no loss pitfalls seen")]
+    assert traceback == plain.stderr  # as `python raises.py` prints it: from the program's first frame
+
+
+def test_a_loss_guard_error_ends_the_traceback_at_the_users_line():
+    done = _run("-m", "lossguard", "run", "--policy", "raise", "exit_three.py", "0")
+    frames = [line.strip() for line in done.stderr.splitlines() if line.strip().startswith("File ")]
+    assert done.returncode == 1
+    assert frames == [f'File "{PROGRAMS / "exit_three.py"}", line {_marked_line("# LG102")}, in <module>']
+
+
+def _marked_line(marker: str) -> int:
+    text = (PROGRAMS / "exit_three.py").read_text().splitlines()
+    return next(i for i, line in enumerate(text, 1) if marker in line)

@@ -181,8 +181,8 @@ def _bce_unbatched(m):
     return F.binary_cross_entropy_with_logits(m(_x()).squeeze(1), torch.rand(N).round())  # loss
 
 
-def _ce_argmax(m):
-    return F.mse_loss(m(_x()).argmax(1), _labels())  # loss
+def _l1_rounded_probabilities(m):
+    return F.l1_loss(torch.round(torch.sigmoid(m(_x()))), torch.rand(N, 1).round())  # loss
 
 
 def _ce_rounded(m):
@@ -211,7 +211,7 @@ CASES = [
     _case("LG303", _head(C), _ce_column_target, _head(C), _ce),
     _case("LG304", _Tagger(), _seq_class_last, _Tagger(), _seq_class_moved),
     _case("LG305", _head(1), _ce_unbatched, _head(1), _bce_unbatched),
-    _case("LG401", _head(C), _ce_argmax, _head(1), _mse_matched),
+    _case("LG401", _head(1), _l1_rounded_probabilities, _head(1), _mse_matched),
     pytest.param(_head(1), _ce_rounded, _head(1), _mse_matched, "LG401", id="LG401-round"),
 ]
 
@@ -369,3 +369,93 @@ def test_raise_policy_keeps_raising_from_the_steady_state_path():
         for _ in range(300):
             with pytest.raises(lossguard.LossGuardError, match="LG102"):
                 F.cross_entropy(logits.softmax(1), labels)
+
+
+class _SoftmaxFunction(torch.autograd.Function):
+    """A hand-written softmax: its output's grad_fn is opaque (`_SoftmaxFunctionBackward`)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = x.softmax(1)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return out * (grad - (grad * out).sum(1, keepdim=True))
+
+
+def test_opaque_producers_are_judged_by_their_values(quiet):
+    from torch.utils.checkpoint import checkpoint
+
+    torch._dynamo.reset()
+    compiled_softmax = torch.compile(nn.Sequential(nn.Linear(D, C), nn.Softmax(dim=1)), backend="aot_eager")
+    compiled_logits = torch.compile(nn.Sequential(nn.Linear(D, C)), backend="aot_eager")
+    head = nn.Linear(D, 1)
+    x = _x()
+    with lossguard.guard() as g:
+        # The compiled model's output comes from CompiledFunctionBackward.
+        F.cross_entropy(compiled_softmax(x), _labels())  # compiled
+        F.cross_entropy(_SoftmaxFunction.apply(torch.randn(N, C, requires_grad=True)), _labels())  # custom function
+        wide = torch.randn(512, D) * 4
+        sigmoid = checkpoint(lambda t: torch.sigmoid(head(t)), wide, use_reentrant=True)  # CheckpointFunctionBackward
+        F.binary_cross_entropy_with_logits(sigmoid, torch.rand(512, 1).round())  # checkpointed
+        F.cross_entropy(compiled_logits(x), _labels())  # genuine logits from a compiled model: nothing to report
+    torch._dynamo.reset()
+    assert [(f.code, f.line) for f in g.findings] == [("LG102", _line("compiled")), ("LG102", _line("custom function")),
+                                                      ("LG101", _line("checkpointed"))]
+    assert "from CompiledFunctionBackward" in g.findings[0].message and "rows sum to 1" in g.findings[0].message
+
+
+def _line(marker: str) -> int:
+    """The line of this file that ends with the comment `# <marker>`."""
+    with open(__file__) as source:
+        return next(number for number, line in enumerate(source, 1) if line.rstrip().endswith(f"# {marker}"))
+
+
+def _mixup(one_hot: torch.Tensor) -> torch.Tensor:
+    lam = 0.7
+    return lam * one_hot + (1 - lam) * one_hot.flip(0)
+
+
+def test_mixup_whose_first_batches_are_unmixed_is_not_reported_and_never_stops_training(quiet):
+    model = _head(C)
+    criterion = nn.CrossEntropyLoss()
+    with lossguard.guard("raise") as g:
+        for step in range(12):  # batches 0-3 happen to be unmixed (probability 0.5 per batch), later ones mixed
+            one_hot = F.one_hot(_labels(), C).float()
+            criterion(model(_x()), one_hot if step < 4 or step % 2 else _mixup(one_hot)).backward()
+    assert g.findings == []
+
+
+def test_float_one_hot_targets_for_a_whole_run_are_reported_at_its_end_without_stopping_it(quiet):
+    model = _head(C)
+    with lossguard.guard("raise") as g:
+        for _ in range(10):
+            F.cross_entropy(model(_x()), F.one_hot(_labels(), C).float()).backward()  # one-hot
+    assert [(f.code, f.line) for f in g.findings] == [("LG201", _line("one-hot"))]
+    assert [str(w.message)[:5] for w in quiet] == ["LG201"]
+
+
+def test_a_rounded_metric_that_is_only_logged_is_not_reported(quiet):
+    model = _head(1)
+    y = torch.rand(N, 1).round()
+    with lossguard.guard() as g:
+        for _ in range(3):
+            logits = model(_x())
+            loss = F.binary_cross_entropy_with_logits(logits, y)
+            error_rate = F.l1_loss(torch.round(torch.sigmoid(logits)), y)  # grad enabled, only logged
+            loss.backward()
+            float(error_rate)
+    assert g.findings == []
+
+
+def test_deliberate_broadcasts_are_not_the_column_target_pitfall(quiet):
+    features = torch.randn(16, 8, requires_grad=True)
+    with lossguard.guard() as g:
+        F.mse_loss(features, features.detach().mean(0))  # a centre loss: (16, 8) against (8,)
+        F.mse_loss(torch.randn(16, 1, requires_grad=True), torch.tensor(0.5))  # a 0-d target
+        F.l1_loss(features, torch.zeros(1, 8))  # (16, 8) against (1, 8)
+        F.mse_loss(torch.randn(16, 1, requires_grad=True), torch.randn(1))  # (16, 1) against (1,)
+    assert g.findings == []

@@ -1,8 +1,9 @@
-"""Patching torch.nn.functional: chained, restored exactly, invisible to TorchScript and torch.compile."""
+"""Patching the torch.nn.functional losses in place: same objects, restored exactly, under other wrappers too."""
 
 from __future__ import annotations
 
 import functools
+import inspect
 
 import pytest
 import torch
@@ -14,19 +15,31 @@ from lossguard.contracts import CONTRACTS
 from lossguard.runtime import wrap
 
 
-def test_every_contract_loss_is_wrapped_and_restored_exactly():
+def test_every_contract_loss_keeps_its_identity_signature_and_source_and_gets_its_code_back():
     originals = {c.functional: getattr(F, c.functional) for c in CONTRACTS}
+    codes = {name: function.__code__ for name, function in originals.items()}
+    signatures = {name: inspect.signature(function) for name, function in originals.items()}
+    sources = {name: inspect.getsource(function) for name, function in originals.items()}
     handle = lossguard.install()
-    for name, original in originals.items():
-        wrapper = getattr(F, name)
-        assert wrapper is not original and wrapper.__wrapped__ is original
-        assert wrapper.__name__ == original.__name__ and wrapper.__doc__ == original.__doc__
+    for name, function in originals.items():
+        assert getattr(F, name) is function and function.__code__ is not codes[name]
+        assert inspect.signature(function) == signatures[name] and inspect.getsource(function) == sources[name]
+        assert function.__code__.co_filename == codes[name].co_filename
     handle.uninstall()
     assert {name: getattr(F, name) for name in originals} == originals
+    assert all(function.__code__ is codes[name] for name, function in originals.items())
 
 
-def test_wrapping_chains_onto_what_is_installed_and_leaves_a_later_wrapper_in_place(quiet):
-    original = F.mse_loss
+def test_a_reference_taken_before_installing_is_checked(quiet):
+    from torch.nn.functional import mse_loss  # as libraries import it, long before anyone installs a guard
+
+    with lossguard.guard() as g:
+        mse_loss(torch.randn(4, 1, requires_grad=True), torch.randn(4))
+    assert [f.code for f in g.findings] == ["LG301"]
+
+
+def test_a_wrapper_put_over_the_loss_before_installing_is_kept_and_the_loss_under_it_checked(quiet):
+    original, code = F.mse_loss, F.mse_loss.__code__
     calls = []
 
     @functools.wraps(original)
@@ -37,35 +50,35 @@ def test_wrapping_chains_onto_what_is_installed_and_leaves_a_later_wrapper_in_pl
     F.mse_loss = theirs
     try:
         with lossguard.guard() as g:
-            assert F.mse_loss.__wrapped__ is theirs
+            assert F.mse_loss is theirs
             F.mse_loss(torch.randn(4, 1, requires_grad=True), torch.randn(4))
         assert F.mse_loss is theirs and calls == ["theirs"] and [f.code for f in g.findings] == ["LG301"]
-
-        handle = lossguard.install()
-        ours = F.mse_loss
-
-        @functools.wraps(ours)
-        def later(*args, **kwargs):
-            return ours(*args, **kwargs)
-
-        F.mse_loss = later
-        handle.uninstall()
-        assert F.mse_loss is later  # not ours to remove: the later wrapper keeps its chain
-        F.mse_loss(torch.randn(4, 1, requires_grad=True), torch.randn(4))  # ours now only forwards
+        assert original.__code__ is code and not wrap.is_patched()
     finally:
         F.mse_loss = original
 
 
+def test_a_replacement_that_is_not_a_wrapper_is_left_alone(quiet):
+    original = F.l1_loss
+    F.l1_loss = lambda input, target, **kwargs: (input - target).abs().mean()
+    try:
+        with lossguard.guard() as g:
+            F.l1_loss(torch.randn(4, 1, requires_grad=True), torch.randn(4))
+        assert g.findings == []
+    finally:
+        F.l1_loss = original
+
+
 def test_nested_installs_patch_once_and_the_last_uninstall_restores():
-    original = F.cross_entropy
+    code = F.cross_entropy.__code__
     outer = lossguard.install("log")
     inner = lossguard.install("raise")
-    assert wrap.is_patched() and F.cross_entropy.__wrapped__ is original
+    assert wrap.is_patched() and F.cross_entropy.__code__ is not code
     inner.uninstall()
     inner.uninstall()  # idempotent
     assert wrap.is_patched()
     outer.uninstall()
-    assert F.cross_entropy is original and not wrap.is_patched()
+    assert F.cross_entropy.__code__ is code and not wrap.is_patched()
 
 
 def test_torch_jit_script_of_a_loss_module_and_function_still_works():
