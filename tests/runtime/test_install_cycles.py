@@ -17,7 +17,9 @@ CYCLES = 1_000
 
 
 def _originals() -> dict[str, object]:
-    return {contract.functional: getattr(F, contract.functional) for contract in wrap.wrapped_contracts()}
+    """Each wrapped function's identity and code: the guard swaps the code of PyTorch's own function object."""
+    return {contract.functional: (getattr(F, contract.functional), getattr(F, contract.functional).__code__)
+            for contract in wrap.wrapped_contracts()}
 
 
 def test_install_uninstall_and_guard_nested_and_repeated_restore_every_function() -> None:
@@ -30,7 +32,8 @@ def test_install_uninstall_and_guard_nested_and_repeated_restore_every_function(
         for cycle in range(CYCLES):
             handles = [lossguard.install(policy=rng.choice(["warn", "log"])) for _ in range(rng.randint(1, 3))]
             with lossguard.guard("log") as inner:
-                assert F.cross_entropy is not originals["cross_entropy"]
+                assert F.cross_entropy is originals["cross_entropy"][0]  # the same object: pickling, dispatch
+                assert F.cross_entropy.__code__ is not originals["cross_entropy"][1]  # with the checking code
                 if cycle % 25 == 0:  # a loss through the chain of wrappers: the same value
                     assert torch.equal(F.cross_entropy(logits, target), expected)
                 if rng.random() < 0.5:
@@ -47,7 +50,8 @@ def test_install_uninstall_and_guard_nested_and_repeated_restore_every_function(
             else:
                 for handle in handles:
                     handle.uninstall()
-            changed = [name for name, function in _originals().items() if function is not originals[name]]
+            changed = [name for name, now in _originals().items()
+                       if now[0] is not originals[name][0] or now[1] is not originals[name][1]]
             assert changed == [], f"cycle {cycle}: not restored: {changed}"
             assert not wrap.is_patched()
 
