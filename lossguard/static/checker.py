@@ -10,6 +10,7 @@ of processes or the state of the cache. One bad file never stops the others: it 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from lossguard.static.cache import ResultCache
 
 _VOCABULARY = prefilter_vocabulary()
+_VOCABULARY_PATTERN = re.compile(b"|".join(re.escape(word) for word in sorted(_VOCABULARY, key=len, reverse=True)))
 # Below this many files to analyse, starting processes costs more than it saves: check them in this process.
 MIN_FILES_FOR_POOL = 6
 
@@ -42,7 +44,7 @@ class CheckResult:
 
 def may_call_a_loss(data: bytes) -> bool:
     """The pre-filter: False only when no loss name occurs in the file, so no analysis needs to start there."""
-    return any(word in data for word in _VOCABULARY)
+    return _VOCABULARY_PATTERN.search(data) is not None
 
 
 def check_source(source: str, path: str = "<string>", enabled: frozenset[str] | None = None) -> list[Finding]:

@@ -9,6 +9,7 @@ A module is parsed and interpreted at most once per run, whether it is checked, 
 from __future__ import annotations
 
 import ast
+import os
 import re
 import warnings
 from pathlib import Path
@@ -76,6 +77,8 @@ class ProjectIndex:
         self._roots: dict[Path, list[Path]] = {}
         self.budget = Budget()  # shared by every module one checked file's analysis reads; renewed per file
         self._candidate_imports: dict[tuple[Path, int], bool] = {}
+        self._found_modules: dict[tuple[tuple[str, ...], Path, int], Path | None] = {}  # file-system look-ups
+        self._names_a_loss: dict[Path, bool] = {}  # imported modules' pre-filter verdicts
 
     # ------------------------------------------------------------------ observers
     def observer_for_source(self, source: str, display: str, key: Path | None, locate=_no_cells) -> ModuleObserver:
@@ -179,7 +182,7 @@ class ProjectIndex:
                 data = read_notebook(data).source.encode("utf-8")
             except SourceError:
                 return False  # analysed (and reported) only if it names a loss
-        key = path.resolve()
+        key = Path(os.path.abspath(path))  # no realpath: this runs for every file that names no loss
         if (key, depth) in self._candidate_imports:
             return self._candidate_imports[(key, depth)]
         self._candidate_imports[(key, depth)] = False  # guards import cycles
@@ -195,20 +198,42 @@ class ProjectIndex:
         for dots, parts in modules:
             for split in range(len(parts), 0 if not dots else -1, -1):
                 target = self._find_module(parts[:split], key, dots)
-                if target is None or target.resolve() == key:
+                if target is None or Path(os.path.abspath(target)) == key:
                     continue
-                try:
-                    imported = target.read_bytes()
-                except OSError:
-                    break
-                found = is_candidate(imported) or self.imports_a_candidate(target, imported, is_candidate, depth - 1)
+                found = self._imported_is_candidate(target, is_candidate, depth - 1)
                 break
             if found:
                 break
         self._candidate_imports[(key, depth)] = found
         return found
 
+    def _imported_is_candidate(self, target: Path, is_candidate: Callable[[bytes], bool], depth: int) -> bool:
+        """An imported module names a loss, or (depth permitting) imports one that does; its bytes read once."""
+        named = self._names_a_loss.get(target)
+        if named is None:
+            try:
+                data = target.read_bytes()
+            except OSError:
+                self._names_a_loss[target] = False
+                return False
+            named = self._names_a_loss[target] = is_candidate(data)
+            if named or depth == 0:
+                return named
+            return self.imports_a_candidate(target, data, is_candidate, depth)
+        if named or depth == 0:
+            return named
+        try:
+            return self.imports_a_candidate(target, target.read_bytes(), is_candidate, depth)
+        except OSError:
+            return False
+
     def _find_module(self, parts: list[str], importer: Path, dots: int) -> Path | None:
+        key = (tuple(parts), importer.parent, dots)
+        if key not in self._found_modules:
+            self._found_modules[key] = self._look_for_module(parts, importer, dots)
+        return self._found_modules[key]
+
+    def _look_for_module(self, parts: list[str], importer: Path, dots: int) -> Path | None:
         if dots:
             folder = importer.parent
             for _ in range(dots - 1):
