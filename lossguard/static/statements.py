@@ -142,9 +142,7 @@ class Statements:
         elif isinstance(target, ast.Starred):
             self.bind(target.value, None, frame)
         elif isinstance(target, ast.Attribute):
-            owner = self.eval(target.value, frame)
-            if isinstance(owner, Instance):
-                self.rebind(target.value, owner.with_field(target.attr, value), frame)
+            self.rebind(target, value, frame)  # `obj.attr = value`: the object, changed, goes back where it was
         elif isinstance(target, ast.Subscript):
             owner = self.eval(target.value, frame)
             key = self.eval(target.slice, frame)
