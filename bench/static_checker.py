@@ -3,9 +3,9 @@
     python bench/static_checker.py PATH [PATH ...]
 
 For each path: files found, files past the byte-level pre-filter, then CPU seconds spent in each stage (Python's
-parser, libcst's parser, positions, the observer) over the whole run, and the same run with the pre-filter turned
-off, to show what the pre-filter saves. Stages nest: the observer's time includes parsing the project modules that
-a checked file imports. Figures and ratios are printed; nothing is asserted.
+parser, the module index pass, the interpreter) over the whole run, and the same run with the pre-filter turned
+off, to show what the pre-filter saves. Stages nest: the interpreter's time includes parsing and indexing the
+project modules that a checked file imports. Figures and ratios are printed; nothing is asserted.
 """
 
 from __future__ import annotations
@@ -17,13 +17,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-import libcst as cst
-from libcst.metadata import MetadataWrapper
-
 from lossguard.static import checker, flow, project
 from lossguard.static.discover import discover
+from lossguard.static.project import ProjectIndex
 
-STAGES = ("python parse", "libcst parse", "positions", "observer")
+STAGES = ("python parse", "index pass", "interpreter")
 
 
 @contextmanager
@@ -38,15 +36,14 @@ def timed_stages(totals: dict[str, float]) -> Iterator[None]:
                 totals[name] += time.process_time() - start
         return wrapper
 
-    saved = (project.ast.parse, cst.parse_module, MetadataWrapper.resolve, flow.ModuleObserver.run)
+    saved = (project.ast.parse, flow.index_module, ProjectIndex.analyse)
     project.ast.parse = timing("python parse", saved[0])
-    project.cst.parse_module = timing("libcst parse", saved[1])
-    MetadataWrapper.resolve = timing("positions", saved[2])
-    flow.ModuleObserver.run = timing("observer", saved[3])
+    flow.index_module = timing("index pass", saved[1])
+    ProjectIndex.analyse = timing("interpreter", saved[2])
     try:
         yield
     finally:
-        project.ast.parse, project.cst.parse_module, MetadataWrapper.resolve, flow.ModuleObserver.run = saved
+        project.ast.parse, flow.index_module, ProjectIndex.analyse = saved
 
 
 def run(path: str, prefilter: bool) -> dict[str, float]:
@@ -57,7 +54,7 @@ def run(path: str, prefilter: bool) -> dict[str, float]:
     try:
         with timed_stages(totals):
             start = time.process_time()
-            result = checker.check_paths([path])
+            result = checker.check_paths([path], jobs=1)
             totals["total"] = time.process_time() - start
     finally:
         checker.may_call_a_loss = saved
