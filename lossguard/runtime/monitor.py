@@ -276,14 +276,15 @@ class Monitor:
             except Exception as error:
                 self.internal_error(error)
 
-        def hook_output(output: Any) -> Any:
+        def call_and_hook(original: Any, args: tuple, kwargs: dict) -> Any:
+            output = original(*args, **kwargs)
             try:
                 if isinstance(output, torch.Tensor) and output.requires_grad:
                     output.register_hook(on_gradient)
             except Exception as error:
                 self.internal_error(error)
             return output
-        return hook_output
+        return call_and_hook
 
     def _publish(self, code: str, seen: str, place: _Place, settings: Settings, policy: str) -> None:
         """Record and report a finding decided away from its call (no frame): at the place kept for it."""
@@ -377,11 +378,14 @@ def check(contract: LossContract, arguments: tuple) -> Any:
             signature = (contract, inp.grad_fn.__class__, inp.dtype, inp.shape, _grad_enabled(), None, None)
         if calls < site.next_value_check and signature == site.signature:
             verdict = site.verdict
-            if verdict:
-                return monitor.report(contract, verdict, inp, tgt, observe.producer(inp)[1], None, caller, where,
-                                      settings)
-            return None
-        return monitor.judge_call(contract, site, calls, signature, inp, tgt, arguments, caller, where, settings)
+            after = monitor.report(contract, verdict, inp, tgt, observe.producer(inp)[1], None, caller, where,
+                                   settings) if verdict else None
+        else:
+            after = monitor.judge_call(contract, site, calls, signature, inp, tgt, arguments, caller, where, settings)
+        if contract.functional in report.SIZE_WARNING_LOSSES and signature[6] is not None and (
+                signature[3] != signature[6]):
+            return report.warnings_at(caller, after)  # PyTorch warns about these sizes: at the user's line
+        return after
     except (LossGuardError, LossGuardWarning):  # a LossGuardWarning raised: `-W error` asked for the finding so
         raise
     except Exception as error:

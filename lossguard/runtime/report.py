@@ -302,3 +302,33 @@ def is_torch_code(code: object) -> bool:
     return os.path.abspath(filename).startswith(_TORCH_DIR)
 
 
+
+
+# PyTorch's functional losses that warn, with stacklevel=2, when the target's size differs from the input's: the
+# warning names the function's caller, which is the guard's frame while the guard is installed.
+SIZE_WARNING_LOSSES = frozenset({"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"})
+_registries: dict[str, dict] = {}  # "default" warnings shown once per location, for files whose globals we lack
+
+
+def warnings_at(caller: FrameType, then: Any) -> Any:
+    """What a patched loss calls instead of PyTorch's function (see wrap.py) when PyTorch will warn about the
+    arguments: the call (through `then`, the check's own follow-up, if any), with the warnings that name the
+    guard's frames moved to `caller`, the line PyTorch would name without the guard, through that frame's filters
+    and registry. Only such calls come here: `warnings.catch_warnings` is process-wide, and costs a few
+    microseconds. Under `-W error` the warning is raised from here, after the loss was computed: the program stops
+    at the same call with the same exception as without the guard."""
+    def call(original: Any, args: tuple, kwargs: dict) -> Any:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = then(original, args, kwargs) if then is not None else original(*args, **kwargs)
+        for warning in caught:
+            if os.path.abspath(warning.filename).startswith(_RUNTIME_DIR):  # named the guard, not the user
+                globals_ = caller.f_globals
+                warnings.warn_explicit(warning.message, warning.category, caller.f_code.co_filename,
+                                       caller.f_lineno, module=globals_.get("__name__", "<unknown>"),
+                                       registry=globals_.setdefault("__warningregistry__", {}))
+            else:
+                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno,
+                                       registry=_registries.setdefault(warning.filename, {}))
+        return result
+    return call

@@ -67,9 +67,13 @@ def _forwarder_code(function: types.FunctionType, contract: LossContract, origin
     parameters = ", ".join([*positional, *(["*", *keyword_only] if keyword_only else [])])
     call = f'"{_ORIGINAL}"({", ".join([*positional, *(f"{k}={k}" for k in keyword_only)])})'
     everything = ", ".join([*positional, *keyword_only]) + ","
-    # One line, so that every instruction maps to the `def` line of the original in tracebacks.
+    handed = (f'"{_ORIGINAL}", ({"".join(f"{p}, " for p in positional)}), '
+              f'{{{", ".join(f"{k!r}: {k}" for k in keyword_only)}}}')
+    # One line, so that every instruction maps to the `def` line of the original in tracebacks. The check returns
+    # None (call the original), or a function that makes the call itself (to hook its output for LG401, or to
+    # move PyTorch's own warnings to the user's line): it gets the original and the arguments.
     source = (f"def {function.__name__}({parameters}): return {call} if ({_AFTER} := "
-              f'"{_CHECK}"("{_CONTRACT}", ({everything}))) is None else {_AFTER}({call})')
+              f'"{_CHECK}"("{_CONTRACT}", ({everything}))) is None else {_AFTER}({handed})')
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SyntaxWarning)  # "'str' object is not callable": the strings are slots
         module = compile(source, code.co_filename, "exec")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
 import lossguard
@@ -93,6 +94,34 @@ def test_log_records_carry_the_users_file_and_line(caplog):
     # The call is inside _softmax_into_ce, in this file.
     assert record.pathname == __file__ and record.funcName == "_softmax_into_ce"
     assert record.lineno == _softmax_into_ce.__code__.co_firstlineno + 2 and line > 0
+
+
+def test_pytorchs_own_warning_inside_a_loss_points_at_the_users_line():
+    output, target = torch.randn(8, 1), torch.randn(8)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        expected = F.mse_loss(output, target)
+        caught.clear()
+        with lossguard.guard(ignore=["LG3"]):
+            line = sys._getframe().f_lineno + 1
+            loss = F.mse_loss(output, target)
+    (warning,) = [w for w in caught if "target size" in str(w.message)]
+    assert (warning.filename, warning.lineno) == (__file__, line)
+    assert torch.equal(loss, expected)
+
+
+def test_pytorchs_own_warning_in_the_module_form_is_where_pytorch_puts_it():
+    def module_form() -> warnings.WarningMessage:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            nn.L1Loss()(torch.randn(8, 1), torch.randn(8))
+        (warning,) = [w for w in caught if "target size" in str(w.message)]
+        return warning
+
+    without = module_form()
+    with lossguard.guard(ignore=["LG3"]):
+        with_guard = module_form()
+    assert (with_guard.filename, with_guard.lineno) == (without.filename, without.lineno)
 
 
 def test_pytorchs_warning_under_w_error_is_raised_as_without_the_guard():
