@@ -36,6 +36,7 @@ POLICIES = ("warn", "raise", "log")
 _VERDICT_CACHE_LIMIT = 4096
 _SITE_LIMIT = 4096
 _Tensor = torch.Tensor
+_SIZE_WARNING_LOSSES = report.SIZE_WARNING_LOSSES  # a module global: read on every call
 _grad_enabled = torch.is_grad_enabled
 _is_functorch_wrapped = getattr(torch._C._functorch, "is_functorch_wrapped_tensor", lambda tensor: False)
 _tracing_state = torch._C._get_tracing_state  # not None while torch.jit.trace records
@@ -382,7 +383,7 @@ def check(contract: LossContract, arguments: tuple) -> Any:
                                    settings) if verdict else None
         else:
             after = monitor.judge_call(contract, site, calls, signature, inp, tgt, arguments, caller, where, settings)
-        if contract.functional in report.SIZE_WARNING_LOSSES and signature[6] is not None and (
+        if contract.functional in _SIZE_WARNING_LOSSES and signature[6] is not None and (
                 signature[3] != signature[6]):
             return report.warnings_at(caller, after)  # PyTorch warns about these sizes: at the user's line
         return after

@@ -28,7 +28,7 @@ from lossguard.static.syntax import (
 from lossguard.static.values import (
     MAX_ITEMS, ArgParser, Choice, ClassRef, Const, DictValue, ExternalRef, Function, Instance, LayerList,
     LightningTrainer, Loss, Number, Opaque,
-    LossResult, Module, ModuleRef, Record, RecordType, SuperRef, Tensor, TupleValue, Value, bounded, join_all,
+    LossResult, Module, ModuleRef, Record, RecordType, SuperRef, Tensor, TupleValue, Value, bounded, constant_key, join_all,
 )
 
 if TYPE_CHECKING:
@@ -218,10 +218,10 @@ class Calls:
         return False, None
 
     def _dict_method(self, base: DictValue, method: str, args: Args, receiver: ast.AST | None, frame: Frame) -> Value:
-        from lossguard.static.expressions import _key, _merge
+        from lossguard.static.expressions import merge
 
         if method == "get" and args:
-            key = _key(args[0][1])
+            key = constant_key(args[0][1])
             if key is None:
                 return None
             found = base.get(key)
@@ -232,9 +232,9 @@ class Calls:
             updated: DictValue | None = base
             for keyword, value in args:
                 if keyword is None:
-                    updated = _merge(updated, value)
+                    updated = merge(updated, value)
                 elif keyword in ("*", "**"):
-                    updated = _merge(updated, value) if keyword == "**" else None
+                    updated = merge(updated, value) if keyword == "**" else None
                 elif updated is not None:
                     updated = updated.with_item(keyword, value)
             self.rebind(receiver, updated, frame)

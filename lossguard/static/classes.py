@@ -50,7 +50,7 @@ class ClassInfo:
                 continue
             seen.append(cls)
             if cls.bases is _UNSET:
-                cls.observer.resolve_bases_of(cls)
+                cls.observer.resolve_bases(cls)
             stack[0:0] = list(cls.bases)
         return seen
 

@@ -19,9 +19,9 @@ from lossguard.static import names as N
 from lossguard.static.data import iteration_item, row_of
 from lossguard.static.frame import Frame
 from lossguard.static.values import (
-    MAX_CHOICES, MAX_ITEMS, Choice, Const, DatasetValue, DictValue, Enumerated, Function, Number, Opaque,
-    LayerList, LossResult, Record, SuperRef, Tensor, TupleValue, Value, from_default, is_none, join, join_all,
-    truth,
+    Choice, Const, DatasetValue, DictValue, Enumerated, Function, LayerList, LossResult, MAX_CHOICES, MAX_ITEMS,
+    Number, Opaque, Record, SuperRef, Tensor, TupleValue, Value, constant_key, from_default, is_int, is_none, join,
+    join_all, truth,
 )
 
 if TYPE_CHECKING:
@@ -210,9 +210,9 @@ class Expressions:
         for key_expr, value_expr in zip(expr.keys, expr.values):
             value = self.eval(value_expr, frame)
             if key_expr is None:  # {**other}
-                result = _merge(result, value)
+                result = merge(result, value)
                 continue
-            key = _key(self.eval(key_expr, frame))
+            key = constant_key(self.eval(key_expr, frame))
             if result is not None:
                 result = result.with_item(key, value) if key is not None else None
         return result
@@ -236,7 +236,7 @@ class Expressions:
     def item_of(self, base: Value, index: Value, expr: ast.Subscript, frame: Frame) -> Value:
         if isinstance(base, Choice):
             return join_all(self.item_of(option, index, expr, frame) for option in base.options)
-        key = _key(index)
+        key = constant_key(index)
         if from_default(index):
             frame.assumes_defaults = True
         if isinstance(base, DictValue):
@@ -265,26 +265,29 @@ class Expressions:
         return None
 
     def eval_binop(self, expr: ast.BinOp, frame: Frame) -> Value:
-        from lossguard.static.statements import _combine_losses, _concatenate
-
         left, right = self.eval(expr.left, frame), self.eval(expr.right, frame)
-        if isinstance(expr.op, ast.Add) and isinstance(left, (TupleValue, LayerList)) and isinstance(right, (TupleValue, LayerList)):
+        return self.arithmetic(expr.op, left, right, expr.left, expr.right, expr, frame)
+
+    def arithmetic(self, op: ast.operator, left: Value, right: Value, left_expr: ast.AST, right_expr: ast.AST,
+                   node: ast.AST, frame: Frame) -> Value:
+        """`left op right`, for `a op b` and `a op= b` alike."""
+        if isinstance(op, ast.Add) and isinstance(left, (TupleValue, LayerList)) and isinstance(right, (TupleValue, LayerList)):
             return _concatenate(left, right)
-        if _is_number(left) and _is_number(right) and isinstance(expr.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv)):
+        if is_int(left) and is_int(right) and isinstance(op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv)):
             return Number()  # n_source + n_target, batch_size * 2
-        if isinstance(expr.op, ast.Mult) and (_is_number(left) or _is_number(right)):
-            zeros = _zeros_list(expr.left if _is_number(right) else expr.right)
+        if isinstance(op, ast.Mult) and (is_int(left) or is_int(right)):
+            zeros = _zeros_list(left_expr if is_int(right) else right_expr)
             if zeros is not None:  # [0] * num_classes: a one-hot row once a single 1 is written into it
-                count = right if _is_number(right) else left
+                count = right if is_int(right) else left
                 size = count.value if isinstance(count, Const) else None
                 return Tensor(dtype="list", shape=(size,), zeros_at=frame.loop_nesting)
-        if isinstance(expr.op, _AFFINE_OPERATORS):
+        if isinstance(op, _AFFINE_OPERATORS):
             shifted = _shifted_logits(left, right) or _shifted_logits(right, left)
             if shifted is not None:
                 return shifted
-        if isinstance(expr.op, ast.Sub) and _probabilities(left) and _probabilities(right):
+        if isinstance(op, ast.Sub) and _probabilities(left) and _probabilities(right):
             # relativistic GAN losses: p_real - mean(p_fake) lies in [-1, 1], no probability any more
-            return Tensor(Kind.LOGITS, self._origin(expr, "a difference of two probabilities"))
+            return Tensor(Kind.LOGITS, self._origin(node, "a difference of two probabilities"))
         return _combine_losses(left, right)
 
     def eval_comprehension(self, expr: ast.AST, frame: Frame) -> Value:
@@ -317,7 +320,7 @@ class Expressions:
                     return value if isinstance(value, DictValue) else None
                 if keyword in (None, "*"):
                     return None
-                result = _merge(result, value) if keyword == "**" else (
+                result = merge(result, value) if keyword == "**" else (
                     result.with_item(keyword, value) if result is not None else None)
             return result
         if name == "super":
@@ -371,18 +374,26 @@ def _zeros_list(expr: ast.AST) -> str | None:
     return None
 
 
-def _is_number(value: Value) -> bool:
-    return (isinstance(value, Number) and not value.is_float) or (
-        isinstance(value, Const) and type(value.value) is int)
+def _concatenate(left: TupleValue | LayerList, right: TupleValue | LayerList) -> Value:
+    if isinstance(left, TupleValue) and isinstance(right, TupleValue):
+        return TupleValue(left.items + right.items, left.is_list)
+    if isinstance(right, TupleValue):
+        return LayerList(right.items[-1]) if right.items else left
+    return LayerList(right.last)
 
 
-def _key(value: Value) -> Any:
-    if isinstance(value, Const) and isinstance(value.value, (str, int)) and not isinstance(value.value, bool):
-        return value.value
-    return None
+def _combine_losses(left: Value, right: Value) -> Value:
+    """`loss_a + 0.1 * loss_b`: arithmetic on losses is still a loss, carrying what waits for `.backward()`."""
+    results = [value for value in (left, right) if isinstance(value, LossResult)]
+    if not results:
+        return None
+    pending = tuple(dict.fromkeys(f for result in results for f in result.pending))
+    unreduced = tuple(dict.fromkeys(f for result in results for f in result.unreduced))
+    return LossResult(pending, unreduced)
 
 
-def _merge(result: DictValue | None, other: Value) -> DictValue | None:
+def merge(result: DictValue | None, other: Value) -> DictValue | None:
+    """`{**result, **other}` when both are known dicts."""
     if result is None or not isinstance(other, DictValue):
         return None
     for key, value in other.items:

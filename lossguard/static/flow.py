@@ -21,7 +21,7 @@ from typing import Any, Callable, Mapping
 from lossguard.findings import Finding
 from lossguard.static.budget import Budget
 from lossguard.static.calls import Calls
-from lossguard.static.classes import _UNSET, ClassInfo
+from lossguard.static.classes import ClassInfo
 from lossguard.static.expressions import Expressions
 from lossguard.static.frame import Frame
 from lossguard.static.imports import ImportMap
@@ -195,7 +195,3 @@ class ModuleObserver(Statements, Expressions, Calls, TorchSemantics):
                     self.star_externals.append(value.name)
                 self._star_modules.append(value)
         return self._star_modules
-
-    def resolve_bases_of(self, cls: ClassInfo) -> None:
-        if cls.bases is _UNSET:
-            self.resolve_bases(cls)

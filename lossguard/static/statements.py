@@ -16,7 +16,7 @@ from lossguard.static.data import iteration_item
 from lossguard.static.frame import EVAL_MODE, Frame
 from lossguard.static.syntax import FunctionNode, assigned_names
 from lossguard.static.values import (
-    DictValue, Function, Instance, LayerList, LossResult, Record, Tensor, TupleValue, Value, join_envs,
+    DictValue, Function, Instance, LayerList, LossResult, Record, Tensor, TupleValue, Value, constant_key, join_envs,
 )
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ class Statements:
     closures: dict[ast.AST, dict[str, Value]]
     eval: Callable[[ast.AST | None, Frame], Value]
     condition: Callable[[ast.AST, Frame], "bool | None"]
+    arithmetic: Callable[..., Value]
     is_no_grad: Callable[[ast.AST], bool]
     back_propagate: Callable[..., None]
     _origin: Callable[[ast.AST, str], Any]
@@ -114,14 +115,7 @@ class Statements:
     def exec_augassign(self, node: ast.AugAssign, frame: Frame) -> None:
         value = self.eval(node.value, frame)
         current = self.eval(node.target, frame)
-        if isinstance(node.op, ast.Add):
-            if isinstance(current, (TupleValue, LayerList)) and isinstance(value, (TupleValue, LayerList)):
-                self.bind(node.target, _concatenate(current, value), frame)
-                return
-            if isinstance(current, LossResult) or isinstance(value, LossResult):
-                self.bind(node.target, _combine_losses(current, value), frame)
-                return
-        self.bind(node.target, _combine_losses(current, value), frame)
+        self.bind(node.target, self.arithmetic(node.op, current, value, node.target, node.value, node, frame), frame)
 
     def bind(self, target: ast.AST, value: Value, frame: Frame) -> None:
         """Assign `value` to a target: a name, an unpacking, an object's attribute, a dict's or list's item."""
@@ -147,7 +141,7 @@ class Statements:
             owner = self.eval(target.value, frame)
             key = self.eval(target.slice, frame)
             if isinstance(owner, DictValue):
-                known_key = _constant_key(key)
+                known_key = constant_key(key)
                 self.rebind(target.value, owner.with_item(known_key, value) if known_key is not None else None, frame)
             elif isinstance(owner, TupleValue) and owner.is_list:
                 self.rebind(target.value, None, frame)
@@ -179,7 +173,7 @@ class Statements:
                 self.rebind(expr.value, owner.with_field(expr.attr, value), frame)
         elif isinstance(expr, ast.Subscript):
             owner = self.eval(expr.value, frame)
-            key = _constant_key(self.eval(expr.slice, frame))
+            key = constant_key(self.eval(expr.slice, frame))
             if isinstance(owner, DictValue) and key is not None:
                 self.rebind(expr.value, owner.with_item(key, value), frame)
 
@@ -361,32 +355,6 @@ def _parallel_tuple(target: ast.AST, value: ast.AST) -> bool:
         and len(target.elts) == len(value.elts)
         and not any(isinstance(e, ast.Starred) for e in (*target.elts, *value.elts))
     )
-
-
-def _constant_key(value: Value) -> object:
-    from lossguard.static.values import Const
-
-    if isinstance(value, Const) and isinstance(value.value, (str, int)) and not isinstance(value.value, bool):
-        return value.value
-    return None
-
-
-def _concatenate(left: TupleValue | LayerList, right: TupleValue | LayerList) -> Value:
-    if isinstance(left, TupleValue) and isinstance(right, TupleValue):
-        return TupleValue(left.items + right.items, left.is_list)
-    if isinstance(right, TupleValue):
-        return LayerList(right.items[-1]) if right.items else left
-    return LayerList(right.last)
-
-
-def _combine_losses(left: Value, right: Value) -> Value:
-    """`loss_a + 0.1 * loss_b`: arithmetic on losses is still a loss, carrying what waits for `.backward()`."""
-    results = [value for value in (left, right) if isinstance(value, LossResult)]
-    if not results:
-        return None
-    pending = tuple(dict.fromkeys(f for result in results for f in result.pending))
-    unreduced = tuple(dict.fromkeys(f for result in results for f in result.unreduced))
-    return LossResult(pending, unreduced)
 
 
 def _training_test(test: ast.AST) -> bool | None:

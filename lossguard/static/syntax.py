@@ -102,10 +102,6 @@ def is_test_path(path: str) -> bool:
             or any(part in ("tests", "test") for part in parts[:-1]))
 
 
-def terminates(statements: Sequence[ast.stmt]) -> bool:
-    return bool(statements) and isinstance(statements[-1], (ast.Return, ast.Raise, ast.Continue, ast.Break))
-
-
 def assigned_names(node: ast.AST) -> set[str]:
     """Every plain name bound anywhere inside `node` (assignment, loop and with targets, walrus, imports)."""
     names: set[str] = set()
@@ -222,12 +218,3 @@ def names_bound_once(body: Sequence[ast.stmt]) -> frozenset[str]:
 
     walk(body, 1)
     return frozenset(name for name, count in counts.items() if count == 1)
-
-
-def child_expressions(node: ast.AST) -> Iterator[ast.expr]:
-    """The nearest expressions inside `node`, to look for loss calls in them."""
-    for child in ast.iter_child_nodes(node):
-        if isinstance(child, ast.expr):
-            yield child
-        elif not isinstance(child, ast.stmt):
-            yield from child_expressions(child)

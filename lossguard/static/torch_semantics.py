@@ -27,7 +27,7 @@ from lossguard.static.syntax import argument_expr, keyword_value, literal_str
 from lossguard.static.values import (
     ArgParser, Batches, Choice, Const, DatasetValue, ExternalRef, Instance, LayerList, Loss, LossResult, Module, Number, Opaque, Origin,
     LightningTrainer, RecordType, Tensor, TupleValue, Value,
-    join_all,
+    is_int, join_all,
 )
 
 Args = list[tuple["str | None", Value]]  # (keyword, or "*"/"**" for a starred argument, or None; value)
@@ -323,9 +323,7 @@ class TorchSemantics:
 
     def _is_count(self, expr: ast.expr, frame: Frame) -> bool:
         """One integer, provably: `x.size(0)`, `x.shape[0]`, `len(data)`, their sums, a name bound to an int."""
-        value = self.eval(expr, frame)
-        return (isinstance(value, Number) and not value.is_float) or (
-            isinstance(value, Const) and type(value.value) is int)
+        return is_int(self.eval(expr, frame))
 
     def _dtype_keyword(self, call: ast.Call, frame: Frame, default: Any) -> Any:
         """The `dtype=` of a factory: its dtype name, `default` when absent, None when it is not spelled out

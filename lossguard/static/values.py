@@ -354,7 +354,7 @@ def join(a: Value, b: Value) -> Value:
         return a
     if a is None or b is None:
         return None
-    if _is_int(a) and _is_int(b):
+    if is_int(a) and is_int(b):
         return Number()
     if isinstance(a, Number) and isinstance(b, Number):
         return Number(True)
@@ -399,8 +399,16 @@ def join(a: Value, b: Value) -> Value:
     return _choice(a, b)
 
 
-def _is_int(value: Value) -> bool:
+def is_int(value: Value) -> bool:
+    """An int, known or not: a constant, `x.size(0)`, `len(data)`, their sums."""
     return (isinstance(value, Number) and not value.is_float) or (isinstance(value, Const) and type(value.value) is int)
+
+
+def constant_key(value: Value) -> Any:
+    """The str or int a value is, usable as a dict key or an index; None when it is not a known one."""
+    if isinstance(value, Const) and isinstance(value.value, (str, int)) and not isinstance(value.value, bool):
+        return value.value
+    return None
 
 
 def _join_fields(a: tuple[tuple[str, Value], ...], b: tuple[tuple[str, Value], ...]) -> tuple[tuple[str, Value], ...]:
