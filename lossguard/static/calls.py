@@ -23,7 +23,7 @@ from lossguard.static import names as N
 from lossguard.static.classes import _UNSET, ClassInfo, attributes_set_outside_init
 from lossguard.static.frame import Frame
 from lossguard.static.syntax import (
-    decorator_names, parameter_defaults, parameter_names, positional_parameter_names,
+    decorator_names, names_written_through, parameter_defaults, parameter_names, positional_parameter_names,
 )
 from lossguard.static.values import (
     MAX_ITEMS, ArgParser, Choice, ClassRef, Const, DictValue, ExternalRef, Function, Instance, LayerList,
@@ -45,6 +45,7 @@ class Calls:
     budget: "Budget"
     current_call: ast.Call | None
     defaults_memo: dict[ast.AST, dict[str, Value]]
+    recursion_writes: dict[ast.AST, frozenset[str]]
     path: str
     test_file: bool
     call_stack: list[ast.AST]
@@ -434,7 +435,9 @@ class Calls:
             finally:
                 frame.via = saved
         node = function.node
-        if node in self.call_stack or len(self.call_stack) >= MAX_CALL_DEPTH or self.budget.exhausted:
+        if node in self.call_stack:
+            return _CUT, self._written_by_recursion(node, args)
+        if len(self.call_stack) >= MAX_CALL_DEPTH or self.budget.exhausted:
             return _CUT, {i: None for i, (_, value) in enumerate(args) if isinstance(value, (Instance, DictValue))}
         bound = self._bind(node, args, unknown_arguments)
         reporting = frame.reporting
@@ -469,6 +472,18 @@ class Calls:
         if key is not None:
             self.call_memo[key] = summary
         return summary
+
+    def _written_by_recursion(self, node: ast.AST, args: Args) -> dict[int, Value]:
+        """A recursive call is not re-read: the objects it is given become unknown, except those its text never
+        changes in place (a tree walk `self.propagate(node.left)` keeps `self`, so its layers stay known). The
+        outer read of the same function applies the changes it makes anyway."""
+        written = self.recursion_writes.get(node)
+        if written is None:
+            written = self.recursion_writes[node] = names_written_through(node)
+        bound = self._bind(node, args, unknown_arguments=True)
+        kept = {index for name, (_, index) in bound.items() if index is not None and name not in written}
+        return {i: None for i, (_, value) in enumerate(args)
+                if isinstance(value, (Instance, DictValue)) and i not in kept}
 
     def _bind(self, node: ast.AST, args: Args, unknown_arguments: bool) -> dict[str, tuple[Value, int | None]]:
         """Argument values by parameter name, with the index of the argument each came from; parameters not

@@ -78,6 +78,7 @@ class ModuleObserver(Statements, Expressions, Calls, TorchSemantics):
         self.call_stack: list[ast.AST] = []
         self.call_memo: dict[tuple[Any, ...], Any] = {}
         self.defaults_memo: dict[ast.AST, dict[str, Value]] = {}
+        self.recursion_writes: dict[ast.AST, frozenset[str]] = {}
         self.current_call: ast.Call | None = None
         self._depth = 0
         self._star_modules: list[Value] | None = None

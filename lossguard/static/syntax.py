@@ -114,6 +114,32 @@ def assigned_names(node: ast.AST) -> set[str]:
     return names
 
 
+_MUTATING_METHODS = frozenset({
+    "update", "setdefault", "pop", "popitem", "clear", "append", "extend", "insert", "remove",
+    "add_module", "register_module", "register_buffer", "register_parameter", "__setattr__", "__setitem__",
+})
+
+
+def names_written_through(function: ast.AST) -> frozenset[str]:
+    """Names N of objects the function changes in place: `N.x = ...`, `N[k] = ...`, `del N.x`, `setattr(N, ...)`,
+    `N.update(...)` and the like. What a cut call (recursion) may have changed in an argument, read from the text."""
+    names: set[str] = set()
+    for node in ast.walk(function):
+        if isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            base = node.value
+            while isinstance(base, (ast.Attribute, ast.Subscript)):
+                base = base.value
+            if isinstance(base, ast.Name):
+                names.add(base.id)
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Name) and (
+                isinstance(node.func, ast.Name) and node.func.id in ("setattr", "delattr")):
+            names.add(node.args[0].id)
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and node.func.attr in _MUTATING_METHODS and isinstance(node.func.value, ast.Name)):
+            names.add(node.func.value.id)
+    return frozenset(names)
+
+
 @dataclass
 class ModuleIndex:
     """What one pre-pass over a module finds: imports, classes, functions with their owners, stable globals."""

@@ -1769,3 +1769,60 @@ def fit(model, x, y):
 fit(nn.Sequential(nn.Linear(10, 1), nn.Sigmoid()), x, y)
 fit(nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1)), x, y)
 """)
+# ---------------------------------------------------------------- a recursive method keeps the layers of `self`
+case("recursive-tree-walk-keeps-the-head", """
+class TreeNet(nn.Module):
+    def __init__(self, vocab, width, classes):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, width)
+        self.out = nn.Linear(width, classes)
+
+    def encode(self, node):
+        states = {}
+        if node.leaf:
+            states[node] = self.embed(node.token)
+        else:
+            states.update(self.encode(node.left))
+            states.update(self.encode(node.right))
+            states[node] = torch.tanh(states[node.left] + states[node.right])
+        return states
+
+    def forward(self, trees):
+        rows = []
+        for tree in trees:
+            rows.extend(self.encode(tree.root).values())
+        return F.log_softmax(self.out(torch.cat(rows)), dim=1)
+
+
+model = TreeNet(1000, 32, 5)
+criterion = nn.CrossEntropyLoss()
+for batch, labels in batches:
+    loss = criterion(model(batch), labels)  # LG103
+    loss.backward()
+""")
+case("recursive-method-that-swaps-a-layer-is-not-followed", """
+class TreeNet(nn.Module):
+    def __init__(self, vocab, width, classes):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, width)
+        self.out = nn.Sequential(nn.Linear(width, classes), nn.LogSoftmax(dim=1))
+
+    def encode(self, node):
+        if node.leaf:
+            self.out = nn.Linear(32, 5)
+            return self.embed(node.token)
+        return torch.tanh(self.encode(node.left) + self.encode(node.right))
+
+    def forward(self, trees):
+        rows = []
+        for tree in trees:
+            rows.append(self.encode(tree.root))
+        return self.out(torch.cat(rows))
+
+
+model = TreeNet(1000, 32, 5)
+criterion = nn.CrossEntropyLoss()
+for batch, labels in batches:
+    loss = criterion(model(batch), labels)
+    loss.backward()
+""")
