@@ -172,7 +172,9 @@ class Expressions:
                 return join_all(candidates) if len(candidates) > 1 else value
             if known is None:
                 candidates.append(value)
-        return join_all(candidates) if candidates else None
+        if not candidates:  # every operand known and none stopped: the last one is the value
+            return value
+        return join_all(candidates) if len(candidates) > 1 else candidates[0]
 
     def eval_compare(self, expr: ast.Compare, frame: Frame) -> Value:
         values = [self.eval(expr.left, frame), *(self.eval(c, frame) for c in expr.comparators)]

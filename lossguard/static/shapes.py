@@ -36,7 +36,7 @@ def sizes(args: Sequence[ast.expr], is_count: Callable[[ast.expr], bool] | None 
         if (isinstance(element, ast.Constant) and not isinstance(element.value, int)) or _is_dtype(element):
             return None  # `.view(torch.float32)` reinterprets the dtype: no sizes here
         value = literal_int(element)
-        shape.append(value if value is not None and value > 0 else None)
+        shape.append(value if value is not None and value >= 0 else None)
     return tuple(shape)
 
 

@@ -250,6 +250,8 @@ class TorchSemantics:
             return Number()
         if method == "size" and not args:
             return Opaque()
+        if method == "numel" and not args:
+            return _element_count(tensor)
         if method in N.FLOAT_CAST_METHODS:
             return self._cast(base, base_expr, N.FLOAT_CAST_METHODS[method], call)
         if method in N.INTEGER_CAST_METHODS:
@@ -714,3 +716,19 @@ def _looks_soft(expr: ast.AST) -> bool:
             words.append(node.value)
     text = " ".join(words).lower()
     return any(word in text for word in _SOFT_TARGET_WORDS)
+
+
+def _element_count(tensor: Tensor | None) -> Value:
+    """`x.numel()`: a constant when the sizes are known, 0 as soon as one size is 0 (`torch.empty(0)`), which
+    decides the `if target.numel() == 0: return ...` guards that keep empty batches away from a loss."""
+    shape = tensor.shape if tensor is not None else None
+    if shape is None:
+        return Number()
+    if 0 in shape:
+        return Const(0)
+    if all(isinstance(size, int) for size in shape):
+        count = 1
+        for size in shape:
+            count *= size  # type: ignore[operator]
+        return Const(count)
+    return Number()

@@ -1826,3 +1826,38 @@ for batch, labels in batches:
     loss = criterion(model(batch), labels)
     loss.backward()
 """)
+# ---------------------------------------------------------------- a guard that keeps empty batches from the loss
+case("empty-batch-guard-decides-the-branch", """
+def skip_empty(loss_func):
+    def wrapped(input, target, *, reduction="mean"):
+        if target.numel() == 0 and reduction == "mean":
+            return input.sum() * 0.0
+        return loss_func(input, target, reduction=reduction)
+    return wrapped
+
+
+cross_entropy = skip_empty(F.cross_entropy)
+
+
+def losses(logits, proposals):
+    classes = torch.cat([p.classes for p in proposals]) if len(proposals) else torch.empty(0)
+    return cross_entropy(logits, classes)
+
+
+empty = losses(torch.randn(0, 100, requires_grad=True), [])
+empty.backward()
+""")
+case("empty-batch-guard-passes-a-real-float-target", """
+def skip_empty(loss_func):
+    def wrapped(input, target, *, reduction="mean"):
+        if target.numel() == 0 and reduction == "mean":
+            return input.sum() * 0.0
+        return loss_func(input, target, reduction=reduction)  # LG202
+    return wrapped
+
+
+cross_entropy = skip_empty(F.cross_entropy)
+labels = torch.empty(8).random_(0, 10)
+loss = cross_entropy(torch.randn(8, 10, requires_grad=True), labels)
+loss.backward()
+""")
