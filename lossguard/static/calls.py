@@ -115,7 +115,13 @@ class Calls:
         if isinstance(callee, ClassRef):
             return self.construct(callee.cls, args, frame)
         if isinstance(callee, Function):
-            return self.call_function(callee, args, frame, exprs)
+            if not (_forwards_in_order(callee.node) and callee.observer is self):
+                return self.call_function(callee, args, frame, exprs)
+            saved, frame.loss_site = frame.loss_site, call
+            try:
+                return self.call_function(callee, args, frame, exprs)
+            finally:
+                frame.loss_site = saved
         if isinstance(callee, ExternalRef):
             return self.call_qualified(callee.name, call, args, frame)
         if isinstance(callee, RecordType):
@@ -439,7 +445,8 @@ class Calls:
         bound = self._bind(node, args, unknown_arguments)
         reporting = frame.reporting
         key = (node, function.owner, tuple(sorted((k, v) for k, (v, _) in bound.items())), reporting,
-               frame.sink_id if reporting else 0, frame.in_evaluation, frame.assumes_defaults)
+               frame.sink_id if reporting else 0, frame.in_evaluation, frame.assumes_defaults,
+               frame.loss_site if isinstance(node, ast.Lambda) else None)
         try:
             cached = self.call_memo.get(key)
         except TypeError:
@@ -520,6 +527,7 @@ class Calls:
             closure=self.closures.get(node, {}), owner=function.owner, function_name=name,
             self_name=params[0] if is_method and params else None, via=caller.via,
             assumes_defaults=caller.assumes_defaults,
+            loss_site=caller.loss_site if isinstance(node, ast.Lambda) else None,
             # a test's own code computes expected values; a model's or a loss module's code in a test file trains
             defer_contracts=caller.defer_contracts or (self.test_file and function.owner is None
                                                        and name.startswith(("test", "_test"))),
@@ -547,6 +555,17 @@ class Calls:
 # ---------------------------------------------------------------------- helpers without state
 _CUT: Any = object()  # a call that was not read (depth, recursion, budget)
 _ASSUMED_DEFAULTS = -1  # in a summary's changes: the call's outcome rests on an argparse default
+
+
+def _forwards_in_order(node: ast.AST) -> bool:
+    """`lambda logits, targets: F.cross_entropy(logits, targets, ...)`: a lambda that hands its first two parameters,
+    in order, to one call; a finding on that call is a finding on the lambda's call, with the same arguments."""
+    if not isinstance(node, ast.Lambda) or not isinstance(node.body, ast.Call):
+        return False
+    parameters = [a.arg for a in (*node.args.posonlyargs, *node.args.args)][:2]
+    passed = node.body.args[:2]
+    return len(parameters) == 2 == len(passed) and all(
+        isinstance(arg, ast.Name) and arg.id == name for arg, name in zip(passed, parameters))
 
 
 def _finding_key(finding: Any) -> tuple[Any, ...]:

@@ -1769,3 +1769,85 @@ def fit(model, x, y):
 fit(nn.Sequential(nn.Linear(10, 1), nn.Sigmoid()), x, y)
 fit(nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1)), x, y)
 """)
+
+
+# ---------------------------------------------------------------- a mode attribute picks the loss (issue 8, LG2xx)
+case("mode-attribute-picks-a-lambda-loss", """
+class DenseHead(nn.Module):
+    def __init__(self, kind, width, n_labels=4):
+        super().__init__()
+        self.kind = kind
+        if kind == "labels":
+            self.proj = nn.Conv2d(width, n_labels, 1)
+            self.criterion = lambda scores, wanted: F.cross_entropy(scores, wanted, reduction="none")
+        else:
+            self.proj = nn.Conv2d(width, 1, 1)
+            self.criterion = lambda scores, wanted: (scores - wanted).abs()
+
+    def forward(self, feats, wanted=None):
+        scores = self.proj(feats)
+        if self.kind == "labels" and wanted is not None:
+            return self.criterion(scores, torch.stack(list(wanted)).float()).mean()  # LG202
+        if self.kind == "depth" and wanted is not None:
+            return self.criterion(scores[:, 0], torch.stack(list(wanted)).float()).mean()
+        return scores
+""")
+case("mode-attribute-picks-a-lambda-loss-twin", """
+class DenseHead(nn.Module):
+    def __init__(self, kind, width, n_labels=4):
+        super().__init__()
+        self.kind = kind
+        if kind == "labels":
+            self.proj = nn.Conv2d(width, n_labels, 1)
+            self.criterion = lambda scores, wanted: F.cross_entropy(scores, wanted, reduction="none")
+        else:
+            self.proj = nn.Conv2d(width, 1, 1)
+            self.criterion = lambda scores, wanted: (scores - wanted).abs()
+
+    def forward(self, feats, wanted=None):
+        scores = self.proj(feats)
+        if self.kind == "labels" and wanted is not None:
+            return self.criterion(scores, torch.stack(list(wanted)).long()).mean()
+        if self.kind == "depth" and wanted is not None:
+            return self.criterion(scores[:, 0], torch.stack(list(wanted)).float()).mean()
+        return scores
+""")
+case("mode-attribute-changed-after-init-decides-nothing", """
+class DenseHead(nn.Module):
+    def __init__(self, kind, width):
+        super().__init__()
+        self.kind = kind
+        if kind == "labels":
+            self.criterion = lambda scores, wanted: F.cross_entropy(scores, wanted)
+        else:
+            self.criterion = lambda scores, wanted: (scores - wanted).abs()
+
+    def switch(self, kind):
+        self.kind = kind
+
+    def forward(self, scores, wanted):
+        if self.kind == "labels":
+            return self.criterion(scores, wanted.float())
+        return scores
+""")
+case("lambda-loss-reported-where-it-is-called", """
+score_loss = lambda scores, wanted: F.cross_entropy(scores, wanted)
+model = nn.Sequential(nn.Linear(8, 3))
+for x, y in loader:
+    loss = score_loss(model(x), y.float())  # LG202
+    loss.backward()
+""")
+case("lambda-loss-with-its-parameters-swapped-is-reported-inside", """
+score_loss = lambda wanted, scores: F.cross_entropy(scores, wanted)  # LG202
+model = nn.Sequential(nn.Linear(8, 3))
+for x, y in loader:
+    loss = score_loss(y.float(), model(x))
+    loss.backward()
+""")
+case("lambda-loss-reported-where-it-is-called-twin", """
+score_loss = lambda scores, wanted: F.cross_entropy(scores, wanted)
+model = nn.Sequential(nn.Linear(8, 3))
+for x, y in loader:
+    loss = score_loss(model(x), y.long())
+    loss.backward()
+""")
