@@ -401,7 +401,9 @@ class Calls:
         """`self` of a method read on its own: the instance `__init__` builds from unknown arguments."""
         if cls.default_instance is _UNSET:
             cls.default_instance = None
-            cls.default_instance = self.construct(cls, [], Frame(env={}, reporting=False), unknown_arguments=True)
+            building = Frame(env={}, reporting=False)
+            cls.default_instance = self.construct(cls, [], building, unknown_arguments=True)
+            cls.default_assumes_defaults = building.assumes_defaults  # a default loss was taken (loss_defaults.py)
         return cls.default_instance
 
     @staticmethod
@@ -457,6 +459,8 @@ class Calls:
             return _CUT, {i: None for i, (_, value) in enumerate(args) if isinstance(value, (Instance, DictValue))}
         self.budget.spend(10)
         callee = self.function_frame(function, {k: v for k, (v, _) in bound.items()}, reporting, frame)
+        if unknown_arguments:
+            callee.unknown_parameters = frozenset(name for name, (_, index) in bound.items() if index is None)
         self.call_stack.append(node)
         try:
             if isinstance(node, ast.Lambda):
@@ -542,6 +546,9 @@ class Calls:
             env[params[0]] = ClassRef(owner) if "classmethod" in decorators else self.default_instance(owner)
         top = Frame(env={}, reporting=self.reporting, sink=sink, sink_id=id(sink))  # type: ignore[attr-defined]
         frame = self.function_frame(Function(node, self, owner), env, self.reporting, top)  # type: ignore[arg-type]
+        frame.unknown_parameters = frozenset(name for name in params if env[name] is None)
+        if owner is not None and params and env[params[0]] is owner.default_instance:
+            frame.assumes_defaults = owner.default_assumes_defaults
         try:
             self.exec_block(node.body, frame)  # type: ignore[attr-defined]
         except RecursionError:

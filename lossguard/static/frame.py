@@ -43,6 +43,7 @@ class Frame:
     assumes_defaults: bool = False
     defer_contracts: bool = False  # a test's code: contract findings wait for `.backward()`
     stopped: bool = False  # a return, raise, break or continue ended this path: what follows does not run
+    unknown_parameters: frozenset[str] = frozenset()  # parameters read with unknown arguments (see loss_defaults)
     loss_site: Any = None  # in a lambda's body: the call of the lambda, where its loss call is reported
 
     @property

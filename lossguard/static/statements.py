@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from lossguard.contracts import Kind
 from lossguard.static.data import iteration_item
 from lossguard.static.frame import EVAL_MODE, Frame
+from lossguard.static.loss_defaults import default_loss_branch
 from lossguard.static.mode_branches import self_for_mode
 from lossguard.static.syntax import FunctionNode, assigned_names
 from lossguard.static.values import (
@@ -193,6 +194,11 @@ class Statements:
         decided = self.condition(node.test, frame)
         if decided is not None:
             self.exec_block(node.body if decided else node.orelse, frame)
+            return
+        default = default_loss_branch(self, node, frame)  # type: ignore[arg-type]
+        if default is not None:
+            frame.assumes_defaults = True
+            self.exec_block(default, frame)
             return
         training_branch = _training_test(node.test)  # True: body is training-only; False: body is inference-only
         before = dict(frame.env)

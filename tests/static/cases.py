@@ -1851,3 +1851,112 @@ for x, y in loader:
     loss = score_loss(model(x), y.long())
     loss.backward()
 """)
+
+
+# ---------------------------------------------------------------- a loss parameter's default, chosen by a None test
+case("loss-default-chosen-by-a-none-test", """
+class AgreementLoss(nn.Module):
+    def __init__(self, critic_loss, weight=2.0):
+        super().__init__()
+        if critic_loss is None:
+            self.critic_loss = nn.CrossEntropyLoss()
+        else:
+            self.critic_loss = critic_loss
+        self.weight = weight
+
+    def forward(self, student_scores, critic_scores):
+        guessed = student_scores.argmax(dim=1).float()
+        return self.weight * self.critic_loss(critic_scores, guessed)  # LG202
+""")
+case("loss-default-chosen-by-a-none-test-twin", """
+class AgreementLoss(nn.Module):
+    def __init__(self, critic_loss, weight=2.0):
+        super().__init__()
+        if critic_loss is None:
+            self.critic_loss = nn.CrossEntropyLoss()
+        else:
+            self.critic_loss = critic_loss
+        self.weight = weight
+
+    def forward(self, student_scores, critic_scores):
+        guessed = student_scores.argmax(dim=1)
+        return self.weight * self.critic_loss(critic_scores, guessed)
+""")
+case("loss-default-in-a-conditional-expression", """
+def fit_epoch(net, batches, criterion=None):
+    criterion = nn.NLLLoss() if criterion is None else criterion
+    for x, y in batches:
+        loss = criterion(F.log_softmax(net(x), dim=1), y.float())  # LG202
+        loss.backward()
+""")
+case("loss-default-in-an-or", """
+def fit_epoch(net, batches, criterion=None):
+    criterion = criterion or nn.NLLLoss()
+    for x, y in batches:
+        loss = criterion(F.log_softmax(net(x), dim=1), y.float())  # LG202
+        loss.backward()
+""")
+case("loss-default-in-an-or-twin", """
+def fit_epoch(net, batches, criterion=None):
+    criterion = criterion or nn.MSELoss()
+    for x, y in batches:
+        loss = criterion(net(x), y.float())
+        loss.backward()
+""")
+case("none-test-that-does-more-than-pass-the-argument-decides-nothing", """
+def fit_epoch(net, batches, criterion=None):
+    if criterion is None:
+        criterion = nn.CrossEntropyLoss()
+    else:
+        criterion = make_wrapped(criterion)
+    for x, y in batches:
+        loss = criterion(net(x), y.float())
+        loss.backward()
+""")
+case("none-test-with-a-tensor-default-decides-nothing", """
+def step(net, x, labels=None):
+    if labels is None:
+        labels = torch.zeros(x.size(0))
+    return F.cross_entropy(net(x), labels)
+""")
+case("loss-default-with-the-argument-given-is-the-argument", """
+def fit_epoch(net, batches, criterion=None):
+    criterion = nn.CrossEntropyLoss() if criterion is None else criterion
+    for x, y in batches:
+        loss = criterion(net(x), y.float())
+        loss.backward()
+
+
+fit_epoch(nn.Sequential(nn.Linear(4, 1)), loader, nn.BCEWithLogitsLoss())
+""")
+case("loss-default-passed-on-by-a-factory", """
+class AgreementLoss(nn.Module):
+    def __init__(self, critic_loss):
+        super().__init__()
+        self.critic_loss = nn.CrossEntropyLoss() if critic_loss is None else critic_loss
+
+    def forward(self, student_scores, critic_scores):
+        return self.critic_loss(critic_scores, student_scores.argmax(dim=1).float())  # LG202
+
+
+def make_agreement(critic_loss=None):
+    return AgreementLoss(critic_loss=critic_loss)
+""")
+case("loss-default-every-construction-overrides", """
+class AgreementLoss(nn.Module):
+    def __init__(self, critic_loss):
+        super().__init__()
+        self.critic_loss = nn.CrossEntropyLoss() if critic_loss is None else critic_loss
+
+    def forward(self, student_scores, critic_scores):
+        return self.critic_loss(critic_scores, student_scores.argmax(dim=1).float())
+
+
+agreement = AgreementLoss(nn.MSELoss())
+""")
+case("float-cast-of-class-indices-shaped-like-the-input-is-probabilities", """
+net = nn.Sequential(nn.Linear(8, 5))
+votes = torch.randint(0, 5, (64, 5)).float()
+loss = F.cross_entropy(net(x), votes)
+wrong = F.cross_entropy(net(x), torch.randint(0, 5, (64,)).float())  # LG202
+""")

@@ -1,0 +1,168 @@
+"""A loss parameter's default, chosen by a `None` test: `if criterion is None: self.criterion = nn.CrossEntropyLoss()
+else: self.criterion = criterion`, `criterion = criterion or nn.CrossEntropyLoss()`.
+
+A method read on its own sees `self` as `__init__` builds it from unknown arguments, and a function read on its
+own has unknown parameters: the test is undecided, and joining "the default loss" with "whatever was passed"
+forgets the default. When the other branch only passes the parameter through, the None branch is what runs when
+the caller gives nothing; like an argparse default, it is taken "with the default configuration" (the finding
+says so). Only a default that is a loss is taken this way, never other objects or tensors, and only when no call
+in the module passes the parameter a value that may be something else than None (a call that passes on its own
+caller's `None` default, as a factory function does, passes nothing): a default every caller overrides never runs.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING, Sequence
+
+from lossguard.static import names as N
+from lossguard.static.frame import Frame
+from lossguard.static.syntax import parameter_defaults, parameter_names
+from lossguard.static.values import Choice, ExternalRef, Loss, Value
+
+if TYPE_CHECKING:
+    from lossguard.static.flow import ModuleObserver
+
+
+def default_loss_branch(observer: "ModuleObserver", node: ast.If, frame: Frame) -> Sequence[ast.stmt] | None:
+    """The None branch of `if P is None: ... else: <P passed through>` when it assigns only losses, else None."""
+    tested = _none_test(observer, node.test, frame)
+    if tested is None:
+        return None
+    parameter, is_none = tested
+    default, passing = (node.body, node.orelse) if is_none else (node.orelse, node.body)
+    targets = _assignment_targets(default)
+    if not targets:
+        return None
+    if passing:
+        passed = _assignment_targets(passing, only_from=parameter)
+        if passed != targets:
+            return None
+    elif targets != [parameter]:
+        return None  # `if loss is None: loss = nn.MSELoss()` with no else: the parameter itself gets the default
+    probe = frame.child(reporting=False, sink=None, sink_id=0)
+    values = [observer.eval(statement.value, probe) for statement in default]  # type: ignore[attr-defined]
+    return default if all(is_loss(value) for value in values) else None
+
+
+def default_loss_expression(observer: "ModuleObserver", node: ast.IfExp | ast.BoolOp,
+                            frame: Frame) -> ast.expr | None:
+    """`D if P is None else P`, `P if P is not None else D`, `P or D`: the expression D (a loss is checked by the
+    caller), when P is a parameter the read does not know."""
+    if isinstance(node, ast.BoolOp):
+        first = node.values[0]
+        if (isinstance(node.op, ast.Or) and len(node.values) == 2 and isinstance(first, ast.Name)
+                and _defaulted(observer, first.id, frame)):
+            return node.values[1]
+        return None
+    tested = _none_test(observer, node.test, frame)
+    if tested is None:
+        return None
+    parameter, is_none = tested
+    default, passing = (node.body, node.orelse) if is_none else (node.orelse, node.body)
+    return default if isinstance(passing, ast.Name) and passing.id == parameter else None
+
+
+def _none_test(observer: "ModuleObserver", test: ast.AST, frame: Frame) -> tuple[str, bool] | None:
+    """`P is None` -> (P, True), `P is not None` -> (P, False), for a parameter whose argument is unknown."""
+    if (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Is, ast.IsNot))
+            and isinstance(test.left, ast.Name) and _defaulted(observer, test.left.id, frame)
+            and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None):
+        return test.left.id, isinstance(test.ops[0], ast.Is)
+    return None
+
+
+def _defaulted(observer: "ModuleObserver", parameter: str, frame: Frame) -> bool:
+    """The parameter's argument is unknown in this read, and no call in the module passes it anything but None."""
+    if parameter not in frame.unknown_parameters or frame.env.get(parameter) is not None:
+        return False
+    function = _function_read(observer, frame)
+    return function is not None and not _passed_in_module(observer, function, parameter, frame)
+
+
+def _function_read(observer: "ModuleObserver", frame: Frame) -> tuple[str, ast.AST, int] | None:
+    """(the name it is called by, the def, how many leading parameters the call does not pass) of the frame."""
+    if frame.owner is not None:
+        node = frame.owner.methods.get(frame.function_name)
+        if node is None:
+            return None
+        return (frame.owner.name if frame.function_name == "__init__" else frame.function_name), node, 1
+    for node in ast.walk(observer.module):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == frame.function_name:
+            return node.name, node, 0
+    return None
+
+
+def _passed_in_module(observer: "ModuleObserver", function: tuple[str, ast.AST, int], parameter: str,
+                      frame: Frame) -> bool:
+    """Whether some call of the function in its module may pass the parameter something other than None."""
+    name, node, skipped = function
+    position = parameter_names(node).index(parameter) - skipped if parameter in parameter_names(node) else -1
+    pending: list[tuple[ast.AST, frozenset[str]]] = [(observer.module, frozenset())]
+    while pending:
+        current, none_defaults = pending.pop()
+        observer.budget.spend(1)
+        for child in ast.iter_child_nodes(current):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                defaults = parameter_defaults(child)
+                inner = frozenset(p for p, value in defaults.items()
+                                  if isinstance(value, ast.Constant) and value.value is None)
+                pending.append((child, inner))
+                continue
+            if isinstance(child, ast.Call) and _calls(child, name) and _passes(child, parameter, position, none_defaults):
+                return True
+            pending.append((child, none_defaults))
+    return False
+
+
+def _calls(call: ast.Call, name: str) -> bool:
+    func = call.func
+    return (isinstance(func, ast.Name) and func.id == name) or (isinstance(func, ast.Attribute) and func.attr == name)
+
+
+def _passes(call: ast.Call, parameter: str, position: int, none_defaults: frozenset[str]) -> bool:
+    """The call gives the parameter a value that may not be None (a `**kwargs` or `*args` may give anything)."""
+    given: ast.expr | None = None
+    for keyword in call.keywords:
+        if keyword.arg is None:
+            return True
+        if keyword.arg == parameter:
+            given = keyword.value
+    if given is None and any(isinstance(arg, ast.Starred) for arg in call.args):
+        return True
+    if given is None and 0 <= position < len(call.args):
+        given = call.args[position]
+    if given is None or (isinstance(given, ast.Constant) and given.value is None):
+        return False
+    return not (isinstance(given, ast.Name) and given.id in none_defaults)
+
+
+def _assignment_targets(block: Sequence[ast.stmt], only_from: str | None = None) -> list[str] | None:
+    """The targets (`name`, `self.name`) of a block made only of single assignments; with `only_from`, each must
+    assign exactly that name. None when the block holds anything else."""
+    targets: list[str] = []
+    for statement in block:
+        if not isinstance(statement, ast.Assign) or len(statement.targets) != 1:
+            return None
+        target = statement.targets[0]
+        if isinstance(target, ast.Name):
+            targets.append(target.id)
+        elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
+            targets.append(f"{target.value.id}.{target.attr}")
+        else:
+            return None
+        if only_from is not None and not (isinstance(statement.value, ast.Name) and statement.value.id == only_from):
+            return None
+    return targets
+
+
+def is_loss(value: Value) -> bool:
+    """A loss module instance or class, or a loss function."""
+    if isinstance(value, Loss):
+        return True
+    if isinstance(value, ExternalRef):
+        name = N.canonical(value.name)
+        return N.loss_function(name) is not None or N.loss_module(name) is not None
+    if isinstance(value, Choice):
+        return all(is_loss(option) for option in value.options)
+    return False
