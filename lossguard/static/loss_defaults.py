@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 def default_loss_branch(observer: "ModuleObserver", node: ast.If, frame: Frame) -> Sequence[ast.stmt] | None:
     """The None branch of `if P is None: ... else: <P passed through>` when it assigns only losses, else None."""
-    tested = _none_test(observer, node.test, frame)
+    tested = _none_test(node.test, frame)
     if tested is None:
         return None
     parameter, is_none = tested
@@ -42,7 +42,9 @@ def default_loss_branch(observer: "ModuleObserver", node: ast.If, frame: Frame) 
         return None  # `if loss is None: loss = nn.MSELoss()` with no else: the parameter itself gets the default
     probe = frame.child(reporting=False, sink=None, sink_id=0)
     values = [observer.eval(statement.value, probe) for statement in default]  # type: ignore[attr-defined]
-    return default if all(is_loss(value) for value in values) else None
+    if not all(is_loss(value) for value in values) or _passed(observer, parameter, frame):
+        return None
+    return default
 
 
 def default_loss_expression(observer: "ModuleObserver", node: ast.IfExp | ast.BoolOp,
@@ -52,32 +54,41 @@ def default_loss_expression(observer: "ModuleObserver", node: ast.IfExp | ast.Bo
     if isinstance(node, ast.BoolOp):
         first = node.values[0]
         if (isinstance(node.op, ast.Or) and len(node.values) == 2 and isinstance(first, ast.Name)
-                and _defaulted(observer, first.id, frame)):
+                and _unknown_parameter(first.id, frame) and not _passed(observer, first.id, frame)):
             return node.values[1]
         return None
-    tested = _none_test(observer, node.test, frame)
+    tested = _none_test(node.test, frame)
     if tested is None:
         return None
     parameter, is_none = tested
     default, passing = (node.body, node.orelse) if is_none else (node.orelse, node.body)
-    return default if isinstance(passing, ast.Name) and passing.id == parameter else None
+    if not (isinstance(passing, ast.Name) and passing.id == parameter) or _passed(observer, parameter, frame):
+        return None
+    return default
 
 
-def _none_test(observer: "ModuleObserver", test: ast.AST, frame: Frame) -> tuple[str, bool] | None:
+def _none_test(test: ast.AST, frame: Frame) -> tuple[str, bool] | None:
     """`P is None` -> (P, True), `P is not None` -> (P, False), for a parameter whose argument is unknown."""
     if (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Is, ast.IsNot))
-            and isinstance(test.left, ast.Name) and _defaulted(observer, test.left.id, frame)
+            and isinstance(test.left, ast.Name) and _unknown_parameter(test.left.id, frame)
             and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None):
         return test.left.id, isinstance(test.ops[0], ast.Is)
     return None
 
 
-def _defaulted(observer: "ModuleObserver", parameter: str, frame: Frame) -> bool:
-    """The parameter's argument is unknown in this read, and no call in the module passes it anything but None."""
-    if parameter not in frame.unknown_parameters or frame.env.get(parameter) is not None:
-        return False
+def _unknown_parameter(name: str, frame: Frame) -> bool:
+    return name in frame.unknown_parameters and frame.env.get(name) is None
+
+
+def _passed(observer: "ModuleObserver", parameter: str, frame: Frame) -> bool:
+    """Whether a call in the module may pass the parameter something other than None (read once per parameter)."""
     function = _function_read(observer, frame)
-    return function is not None and not _passed_in_module(observer, function, parameter, frame)
+    if function is None:
+        return True
+    key = ("passed-in-module", function[1], parameter)
+    if key not in observer.call_memo:
+        observer.call_memo[key] = _passed_in_module(observer, function, parameter)
+    return bool(observer.call_memo[key])
 
 
 def _function_read(observer: "ModuleObserver", frame: Frame) -> tuple[str, ast.AST, int] | None:
@@ -93,8 +104,7 @@ def _function_read(observer: "ModuleObserver", frame: Frame) -> tuple[str, ast.A
     return None
 
 
-def _passed_in_module(observer: "ModuleObserver", function: tuple[str, ast.AST, int], parameter: str,
-                      frame: Frame) -> bool:
+def _passed_in_module(observer: "ModuleObserver", function: tuple[str, ast.AST, int], parameter: str) -> bool:
     """Whether some call of the function in its module may pass the parameter something other than None."""
     name, node, skipped = function
     position = parameter_names(node).index(parameter) - skipped if parameter in parameter_names(node) else -1
