@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from lossguard.static import names as N
 from lossguard.static.frame import Frame
-from lossguard.static.syntax import parameter_defaults, parameter_names
+from lossguard.static.syntax import assigned_names, parameter_defaults, parameter_names
 from lossguard.static.values import Choice, ExternalRef, Loss, Value
 
 if TYPE_CHECKING:
@@ -98,10 +98,9 @@ def _function_read(observer: "ModuleObserver", frame: Frame) -> tuple[str, ast.A
         if node is None:
             return None
         return (frame.owner.name if frame.function_name == "__init__" else frame.function_name), node, 1
-    for node in ast.walk(observer.module):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == frame.function_name:
-            return node.name, node, 0
-    return None
+    found = [node for node in ast.walk(observer.module)
+             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == frame.function_name]
+    return (found[0].name, found[0], 0) if len(found) == 1 else None  # two defs of one name: which is called?
 
 
 def _passed_in_module(observer: "ModuleObserver", function: tuple[str, ast.AST, int], parameter: str) -> bool:
@@ -115,8 +114,9 @@ def _passed_in_module(observer: "ModuleObserver", function: tuple[str, ast.AST, 
         for child in ast.iter_child_nodes(current):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
                 defaults = parameter_defaults(child)
+                rebound = assigned_names(child)  # `critic = critic or nn.MSELoss()` before passing it on
                 inner = frozenset(p for p, value in defaults.items()
-                                  if isinstance(value, ast.Constant) and value.value is None)
+                                  if isinstance(value, ast.Constant) and value.value is None and p not in rebound)
                 pending.append((child, inner))
                 continue
             if isinstance(child, ast.Call) and _calls(child, name) and _passes(child, parameter, position, none_defaults):

@@ -1960,3 +1960,17 @@ votes = torch.randint(0, 5, (64, 5)).float()
 loss = F.cross_entropy(net(x), votes)
 wrong = F.cross_entropy(net(x), torch.randint(0, 5, (64,)).float())  # LG202
 """)
+case("loss-default-overridden-by-a-factory-default", """
+class AgreementLoss(nn.Module):
+    def __init__(self, critic_loss):
+        super().__init__()
+        self.critic_loss = nn.CrossEntropyLoss() if critic_loss is None else critic_loss
+
+    def forward(self, student_scores, critic_scores):
+        return self.critic_loss(critic_scores, student_scores.argmax(dim=1).float())
+
+
+def make_agreement(critic_loss=None):
+    critic_loss = critic_loss or nn.MSELoss()
+    return AgreementLoss(critic_loss=critic_loss)
+""")
