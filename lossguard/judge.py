@@ -130,8 +130,10 @@ def _class_index_rules(contract: LossContract, seen: Observed) -> list[Violation
 
 
 def _probability_shaped(cross_entropy: bool, inp: Shape | None, tgt: Shape | None) -> bool:
-    """A float target of the input's rank (>= 2) is read by CrossEntropyLoss as class probabilities, not indices."""
-    return cross_entropy and inp is not None and tgt is not None and len(inp) == len(tgt) >= 2
+    """A float target shaped like the input (rank >= 2, no size known to differ) is read by CrossEntropyLoss as
+    class probabilities, not indices: legal, so never LG202."""
+    return (cross_entropy and inp is not None and tgt is not None and len(inp) == len(tgt) >= 2
+            and all(a is None or b is None or a == b for a, b in zip(inp, tgt)))
 
 
 def _index_out_of_range(inp: Shape | None, index_range: tuple[int, int] | None) -> bool:

@@ -1974,3 +1974,8 @@ def make_agreement(critic_loss=None):
     critic_loss = critic_loss or nn.MSELoss()
     return AgreementLoss(critic_loss=critic_loss)
 """)
+case("float-cast-of-a-mask-column-is-not-probabilities", """
+net = nn.Sequential(nn.Linear(8, 5))
+mask = torch.randint(0, 5, (64, 1)).float()
+loss = F.cross_entropy(net(x), mask)  # LG202
+""")
