@@ -22,6 +22,7 @@ from lossguard.findings import Location
 from lossguard.static import names as N
 from lossguard.static.classes import _UNSET, ClassInfo, attributes_set_outside_init
 from lossguard.static.frame import Frame
+from lossguard.static.loss_defaults import signature_loss_defaults
 from lossguard.static.syntax import (
     decorator_names, parameter_defaults, parameter_names, positional_parameter_names,
 )
@@ -461,6 +462,7 @@ class Calls:
         callee = self.function_frame(function, {k: v for k, (v, _) in bound.items()}, reporting, frame)
         if unknown_arguments:
             callee.unknown_parameters = frozenset(name for name, (_, index) in bound.items() if index is None)
+            self._take_loss_defaults(function, callee)
         self.call_stack.append(node)
         try:
             if isinstance(node, ast.Lambda):
@@ -547,12 +549,22 @@ class Calls:
         top = Frame(env={}, reporting=self.reporting, sink=sink, sink_id=id(sink))  # type: ignore[attr-defined]
         frame = self.function_frame(Function(node, self, owner), env, self.reporting, top)  # type: ignore[arg-type]
         frame.unknown_parameters = frozenset(name for name in params if env[name] is None)
+        self._take_loss_defaults(Function(node, self, owner), frame)  # type: ignore[arg-type]
         if owner is not None and params and env[params[0]] is owner.default_instance:
-            frame.assumes_defaults = owner.default_assumes_defaults
+            frame.assumes_defaults = frame.assumes_defaults or owner.default_assumes_defaults
         try:
             self.exec_block(node.body, frame)  # type: ignore[attr-defined]
         except RecursionError:
             pass  # deeper than this interpreter goes: the rest of this function is unknown
+
+    def _take_loss_defaults(self, function: Function, frame: Frame) -> None:
+        """Unknown parameters whose signature default is a loss take it, with the default configuration."""
+        taken = signature_loss_defaults(self, function.node, function.owner, sorted(frame.unknown_parameters),
+                                        self._defaults(function.node))  # type: ignore[arg-type]
+        if taken:
+            frame.env.update(taken)
+            frame.unknown_parameters = frame.unknown_parameters - taken.keys()
+            frame.assumes_defaults = True
 
     def location_of_call(self, frame: Frame) -> Location | None:
         node = self.current_call

@@ -13,14 +13,15 @@ caller's `None` default, as a factory function does, passes nothing): a default 
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence, Tuple
 
 from lossguard.static import names as N
 from lossguard.static.frame import Frame
-from lossguard.static.syntax import assigned_names, parameter_defaults, parameter_names
+from lossguard.static.syntax import assigned_names, decorator_names, parameter_defaults, parameter_names
 from lossguard.static.values import Choice, ExternalRef, Loss, Value
 
 if TYPE_CHECKING:
+    from lossguard.static.classes import ClassInfo
     from lossguard.static.flow import ModuleObserver
 
 
@@ -80,9 +81,22 @@ def _unknown_parameter(name: str, frame: Frame) -> bool:
     return name in frame.unknown_parameters and frame.env.get(name) is None
 
 
-def _passed(observer: "ModuleObserver", parameter: str, frame: Frame) -> bool:
+def signature_loss_defaults(observer: "ModuleObserver", node: ast.AST, owner: "ClassInfo | None",
+                            unknown: Iterable[str], defaults: Mapping[str, Value]) -> dict[str, Value]:
+    """`def __init__(self, loss=nn.CrossEntropyLoss(reduction="sum"))` read with unknown arguments: the parameters
+    whose signature default is a loss and that no call in the module passes, with that default."""
+    taken: dict[str, Value] = {}
+    for name in unknown:
+        value = defaults.get(name)
+        if is_loss(value) and not _passed(observer, name, _function_of(observer, node, owner)):
+            taken[name] = value
+    return taken
+
+
+def _passed(observer: "ModuleObserver", parameter: str, frame_or_function: "Frame | _Function | None") -> bool:
     """Whether a call in the module may pass the parameter something other than None (read once per parameter)."""
-    function = _function_read(observer, frame)
+    function = (_function_read(observer, frame_or_function) if isinstance(frame_or_function, Frame)
+                else frame_or_function)
     if function is None:
         return True
     key = ("passed-in-module", function[1], parameter)
@@ -91,16 +105,26 @@ def _passed(observer: "ModuleObserver", parameter: str, frame: Frame) -> bool:
     return bool(observer.call_memo[key])
 
 
-def _function_read(observer: "ModuleObserver", frame: Frame) -> tuple[str, ast.AST, int] | None:
-    """(the name it is called by, the def, how many leading parameters the call does not pass) of the frame."""
+_Function = Tuple[str, ast.AST, int]  # the name it is called by, its def, how many leading parameters calls omit
+
+
+def _function_read(observer: "ModuleObserver", frame: Frame) -> _Function | None:
     if frame.owner is not None:
         node = frame.owner.methods.get(frame.function_name)
-        if node is None:
-            return None
-        return (frame.owner.name if frame.function_name == "__init__" else frame.function_name), node, 1
+        return _function_of(observer, node, frame.owner) if node is not None else None
     found = [node for node in ast.walk(observer.module)
              if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == frame.function_name]
-    return (found[0].name, found[0], 0) if len(found) == 1 else None  # two defs of one name: which is called?
+    return _function_of(observer, found[0], None) if len(found) == 1 else None  # two defs: which is called?
+
+
+def _function_of(observer: "ModuleObserver", node: ast.AST, owner: "ClassInfo | None") -> _Function | None:
+    name = getattr(node, "name", None)
+    if name is None:
+        return None
+    if owner is None:
+        return name, node, 0
+    skipped = 0 if "staticmethod" in decorator_names(node) else 1
+    return (owner.name if name == "__init__" else name), node, skipped
 
 
 def _passed_in_module(observer: "ModuleObserver", function: tuple[str, ast.AST, int], parameter: str) -> bool:

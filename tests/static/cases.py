@@ -1979,3 +1979,46 @@ net = nn.Sequential(nn.Linear(8, 5))
 mask = torch.randint(0, 5, (64, 1)).float()
 loss = F.cross_entropy(net(x), mask)  # LG202
 """)
+case("loss-default-in-the-signature", """
+class MatchingLoss(nn.Module):
+    def __init__(self, loss=nn.CrossEntropyLoss(reduction="sum")):
+        super().__init__()
+        self.loss = loss
+
+    def forward(self, affinity):
+        total = 0
+        for scores in torch.softmax(affinity, -1):
+            total += self.loss(scores, torch.arange(scores.shape[0]))  # LG102
+        return total
+""")
+case("loss-default-in-the-signature-twin", """
+class MatchingLoss(nn.Module):
+    def __init__(self, loss=nn.CrossEntropyLoss(reduction="sum")):
+        super().__init__()
+        self.loss = loss
+
+    def forward(self, affinity):
+        total = 0
+        for scores in affinity:
+            total += self.loss(scores, torch.arange(scores.shape[0]))
+        return total
+""")
+case("loss-default-in-the-signature-always-replaced", """
+class MatchingLoss(nn.Module):
+    def __init__(self, loss=nn.CrossEntropyLoss(reduction="sum")):
+        super().__init__()
+        self.loss = loss
+
+    def forward(self, affinity):
+        total = 0
+        for scores in torch.softmax(affinity, -1):
+            total += self.loss(scores, torch.arange(scores.shape[0]))
+        return total
+
+
+def ranking_loss(scores, order):
+    return (scores.gather(1, order[:, None]) - scores.max(1).values).abs().sum()
+
+
+matching = MatchingLoss(loss=ranking_loss)
+""")
