@@ -18,7 +18,7 @@ from lossguard.contracts import Kind
 from lossguard.static import names as N
 from lossguard.static.data import iteration_item, row_of
 from lossguard.static.frame import Frame
-from lossguard.static.loss_defaults import default_loss_expression, is_loss
+from lossguard.static.loss_defaults import default_loss_expression, default_taken
 from lossguard.static.values import (
     Choice, Const, DatasetValue, DictValue, Enumerated, Function, LayerList, LossResult, MAX_CHOICES, MAX_ITEMS,
     Number, Opaque, Record, SuperRef, Tensor, TupleValue, Value, constant_key, from_default, is_int, is_none, join,
@@ -122,7 +122,10 @@ class Expressions:
     def _takes_loss_default(self, expr: ast.IfExp | ast.BoolOp, frame: Frame) -> bool:
         """`criterion or nn.CrossEntropyLoss()` with an unknown `criterion` parameter: the default loss, assumed."""
         default = default_loss_expression(self, expr, frame)  # type: ignore[arg-type]
-        if default is None or not is_loss(self.eval(default, frame.child(reporting=False, sink=None, sink_id=0))):
+        if default is None:
+            return False
+        value = self.eval(default, frame.child(reporting=False, sink=None, sink_id=0))
+        if not default_taken(self, expr, value, frame):  # type: ignore[arg-type]
             return False
         frame.assumes_defaults = True
         return True

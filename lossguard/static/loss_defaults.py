@@ -13,12 +13,12 @@ caller's `None` default, as a factory function does, passes nothing): a default 
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING, Iterable, Mapping, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence, Tuple
 
 from lossguard.static import names as N
 from lossguard.static.frame import Frame
 from lossguard.static.syntax import assigned_names, decorator_names, parameter_defaults, parameter_names
-from lossguard.static.values import Choice, ExternalRef, Loss, Value
+from lossguard.static.values import Choice, ExternalRef, Function, Loss, Value
 
 if TYPE_CHECKING:
     from lossguard.static.classes import ClassInfo
@@ -43,9 +43,9 @@ def default_loss_branch(observer: "ModuleObserver", node: ast.If, frame: Frame) 
         return None  # `if loss is None: loss = nn.MSELoss()` with no else: the parameter itself gets the default
     probe = frame.child(reporting=False, sink=None, sink_id=0)
     values = [observer.eval(statement.value, probe) for statement in default]  # type: ignore[attr-defined]
-    if not all(is_loss(value) for value in values) or _passed(observer, parameter, frame):
+    if not all(is_loss(value) for value in values) or len({_contract(value) for value in values}) != 1:
         return None
-    return default
+    return None if _passed(observer, parameter, frame, values[0]) else default
 
 
 def default_loss_expression(observer: "ModuleObserver", node: ast.IfExp | ast.BoolOp,
@@ -54,18 +54,23 @@ def default_loss_expression(observer: "ModuleObserver", node: ast.IfExp | ast.Bo
     caller), when P is a parameter the read does not know."""
     if isinstance(node, ast.BoolOp):
         first = node.values[0]
-        if (isinstance(node.op, ast.Or) and len(node.values) == 2 and isinstance(first, ast.Name)
-                and _unknown_parameter(first.id, frame) and not _passed(observer, first.id, frame)):
-            return node.values[1]
+        if isinstance(node.op, ast.Or) and len(node.values) == 2 and isinstance(first, ast.Name):
+            return node.values[1] if _unknown_parameter(first.id, frame) else None
         return None
     tested = _none_test(node.test, frame)
     if tested is None:
         return None
     parameter, is_none = tested
     default, passing = (node.body, node.orelse) if is_none else (node.orelse, node.body)
-    if not (isinstance(passing, ast.Name) and passing.id == parameter) or _passed(observer, parameter, frame):
-        return None
-    return default
+    return default if isinstance(passing, ast.Name) and passing.id == parameter else None
+
+
+def default_taken(observer: "ModuleObserver", node: ast.IfExp | ast.BoolOp, default: Value, frame: Frame) -> bool:
+    """Whether the default loss `default` of `default_loss_expression(node)` is what runs: no call in the module
+    passes the parameter something else."""
+    tested = node.values[0] if isinstance(node, ast.BoolOp) else _none_test(node.test, frame)
+    parameter = tested.id if isinstance(tested, ast.Name) else tested[0] if tested else None
+    return parameter is not None and is_loss(default) and not _passed(observer, parameter, frame, default)
 
 
 def _none_test(test: ast.AST, frame: Frame) -> tuple[str, bool] | None:
@@ -88,20 +93,22 @@ def signature_loss_defaults(observer: "ModuleObserver", node: ast.AST, owner: "C
     taken: dict[str, Value] = {}
     for name in unknown:
         value = defaults.get(name)
-        if is_loss(value) and not _passed(observer, name, _function_of(observer, node, owner)):
+        if is_loss(value) and not _passed(observer, name, _function_of(observer, node, owner), value):
             taken[name] = value
     return taken
 
 
-def _passed(observer: "ModuleObserver", parameter: str, frame_or_function: "Frame | _Function | None") -> bool:
-    """Whether a call in the module may pass the parameter something other than None (read once per parameter)."""
+def _passed(observer: "ModuleObserver", parameter: str, frame_or_function: "Frame | _Function | None",
+            default: Value) -> bool:
+    """Whether a call in the module may pass the parameter something else than None or a loss of the default's
+    kind (read once per parameter and kind)."""
     function = (_function_read(observer, frame_or_function) if isinstance(frame_or_function, Frame)
                 else frame_or_function)
     if function is None:
         return True
-    key = ("passed-in-module", function[1], parameter)
+    key = ("passed-in-module", function[1], parameter, _contract(default))
     if key not in observer.call_memo:
-        observer.call_memo[key] = _passed_in_module(observer, function, parameter)
+        observer.call_memo[key] = _passed_in_module(observer, function, parameter, _contract(default))
     return bool(observer.call_memo[key])
 
 
@@ -127,26 +134,57 @@ def _function_of(observer: "ModuleObserver", node: ast.AST, owner: "ClassInfo | 
     return (owner.name if name == "__init__" else name), node, skipped
 
 
-def _passed_in_module(observer: "ModuleObserver", function: tuple[str, ast.AST, int], parameter: str) -> bool:
-    """Whether some call of the function in its module may pass the parameter something other than None."""
+def _passed_in_module(observer: "ModuleObserver", function: _Function, parameter: str, kind: object) -> bool:
+    """Whether some call of the function in its module may pass the parameter something other than None. A factory
+    that passes on its own `None` default passes nothing; one that first fills it (`critic = critic or
+    nn.MSELoss()`) passes what its own default configuration gives, which must be a loss of the same kind."""
     name, node, skipped = function
     position = parameter_names(node).index(parameter) - skipped if parameter in parameter_names(node) else -1
-    pending: list[tuple[ast.AST, frozenset[str]]] = [(observer.module, frozenset())]
+    pending: list[tuple[ast.AST, ast.AST | None, frozenset[str]]] = [(observer.module, None, frozenset())]
     while pending:
-        current, none_defaults = pending.pop()
+        current, enclosing, none_defaults = pending.pop()
         observer.budget.spend(1)
         for child in ast.iter_child_nodes(current):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
                 defaults = parameter_defaults(child)
-                rebound = assigned_names(child)  # `critic = critic or nn.MSELoss()` before passing it on
                 inner = frozenset(p for p, value in defaults.items()
-                                  if isinstance(value, ast.Constant) and value.value is None and p not in rebound)
-                pending.append((child, inner))
+                                  if isinstance(value, ast.Constant) and value.value is None)
+                pending.append((child, child, inner))
                 continue
-            if isinstance(child, ast.Call) and _calls(child, name) and _passes(child, parameter, position, none_defaults):
-                return True
-            pending.append((child, none_defaults))
+            if isinstance(child, ast.Call) and _calls(child, name):
+                given = _given(child, parameter, position)
+                if given is _ANYTHING:
+                    return True
+                if isinstance(given, ast.Name) and given.id in none_defaults and enclosing is not None:
+                    if given.id in assigned_names(enclosing) and _contract(
+                            _default_configuration_value(observer, enclosing, given.id)) != kind:
+                        return True
+                elif given is not None and not (isinstance(given, ast.Constant) and given.value is None):
+                    return True
+            pending.append((child, enclosing, none_defaults))
     return False
+
+
+def _default_configuration_value(observer: "ModuleObserver", function: ast.AST, name: str) -> Value:
+    """What `name` holds at the end of a module-level function read as on its own (unknown arguments, its loss
+    parameters at their defaults), without reporting."""
+    if function not in getattr(observer.module, "body", ()):
+        return None  # a method or a nested function: its context is not read here
+    key = ("default-configuration", function, name)
+    if key not in observer.call_memo:
+        observer.call_memo[key] = None  # guards a factory that reaches itself
+        parameters = parameter_names(function)
+        caller = Frame(env={}, reporting=False)
+        frame = observer.function_frame(Function(function, observer, None), dict.fromkeys(parameters),  # type: ignore
+                                        False, caller)
+        frame.unknown_parameters = frozenset(parameters)
+        observer._take_loss_defaults(Function(function, observer, None), frame)  # type: ignore
+        try:
+            observer.exec_block(function.body, frame)  # type: ignore[attr-defined]
+        except RecursionError:
+            frame.env[name] = None
+        observer.call_memo[key] = frame.env.get(name)
+    return observer.call_memo[key]
 
 
 def _calls(call: ast.Call, name: str) -> bool:
@@ -154,21 +192,35 @@ def _calls(call: ast.Call, name: str) -> bool:
     return (isinstance(func, ast.Name) and func.id == name) or (isinstance(func, ast.Attribute) and func.attr == name)
 
 
-def _passes(call: ast.Call, parameter: str, position: int, none_defaults: frozenset[str]) -> bool:
-    """The call gives the parameter a value that may not be None (a `**kwargs` or `*args` may give anything)."""
+_ANYTHING: Any = object()  # a `**kwargs` or `*args` in a call may give the parameter anything
+
+
+def _given(call: ast.Call, parameter: str, position: int) -> Any:
+    """The expression the call gives the parameter, None when it gives none, or `_ANYTHING`."""
     given: ast.expr | None = None
     for keyword in call.keywords:
         if keyword.arg is None:
-            return True
+            return _ANYTHING
         if keyword.arg == parameter:
             given = keyword.value
     if given is None and any(isinstance(arg, ast.Starred) for arg in call.args):
-        return True
+        return _ANYTHING
     if given is None and 0 <= position < len(call.args):
         given = call.args[position]
-    if given is None or (isinstance(given, ast.Constant) and given.value is None):
-        return False
-    return not (isinstance(given, ast.Name) and given.id in none_defaults)
+    return given
+
+
+def _contract(value: Value) -> object:
+    """The loss contract a value stands for (a loss object, class or function), or None."""
+    if isinstance(value, Loss):
+        return value.contract
+    if isinstance(value, ExternalRef):
+        name = N.canonical(value.name)
+        return N.loss_function(name) or N.loss_module(name)
+    if isinstance(value, Choice):
+        kinds = {_contract(option) for option in value.options}
+        return kinds.pop() if len(kinds) == 1 else None
+    return None
 
 
 def _assignment_targets(block: Sequence[ast.stmt], only_from: str | None = None) -> list[str] | None:

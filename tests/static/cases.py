@@ -2022,3 +2022,35 @@ def ranking_loss(scores, order):
 
 matching = MatchingLoss(loss=ranking_loss)
 """)
+case("loss-default-filled-by-a-factory-with-the-same-loss", """
+import copy
+
+
+class AgreementLoss(nn.Module):
+    def __init__(self, critic_loss):
+        super().__init__()
+        if critic_loss is None:
+            self.critic_loss = nn.CrossEntropyLoss()
+        else:
+            self.critic_loss = critic_loss
+
+    def forward(self, student_scores, critic_scores):
+        return self.critic_loss(critic_scores, student_scores.argmax(dim=1).float())  # LG202
+
+
+def make_agreement(width=None, task_loss=None, critic_loss=None):
+    if width is None:
+        raise ValueError("width is required")
+    if task_loss is None:
+        task_loss = nn.CrossEntropyLoss()
+    if critic_loss is None:
+        critic_loss = copy.deepcopy(task_loss)
+    return AgreementLoss(critic_loss=critic_loss), task_loss
+""")
+case("copied-model-keeps-its-activation", """
+import copy
+
+student = nn.Sequential(nn.Linear(16, 4), nn.Softmax(dim=1))
+teacher = copy.deepcopy(student)
+loss = nn.CrossEntropyLoss()(teacher(x), y)  # LG102
+""")
