@@ -462,7 +462,7 @@ class Calls:
         callee = self.function_frame(function, {k: v for k, (v, _) in bound.items()}, reporting, frame)
         if unknown_arguments:
             callee.unknown_parameters = frozenset(name for name, (_, index) in bound.items() if index is None)
-            self._take_loss_defaults(function, callee)
+            self.take_loss_defaults(function, callee)
         self.call_stack.append(node)
         try:
             if isinstance(node, ast.Lambda):
@@ -549,7 +549,7 @@ class Calls:
         top = Frame(env={}, reporting=self.reporting, sink=sink, sink_id=id(sink))  # type: ignore[attr-defined]
         frame = self.function_frame(Function(node, self, owner), env, self.reporting, top)  # type: ignore[arg-type]
         frame.unknown_parameters = frozenset(name for name in params if env[name] is None)
-        self._take_loss_defaults(Function(node, self, owner), frame)  # type: ignore[arg-type]
+        self.take_loss_defaults(Function(node, self, owner), frame)  # type: ignore[arg-type]
         if owner is not None and params and env[params[0]] is owner.default_instance:
             frame.assumes_defaults = frame.assumes_defaults or owner.default_assumes_defaults
         try:
@@ -557,7 +557,7 @@ class Calls:
         except RecursionError:
             pass  # deeper than this interpreter goes: the rest of this function is unknown
 
-    def _take_loss_defaults(self, function: Function, frame: Frame) -> None:
+    def take_loss_defaults(self, function: Function, frame: Frame) -> None:
         """Unknown parameters whose signature default is a loss take it, with the default configuration."""
         taken = signature_loss_defaults(self, function.node, function.owner, sorted(frame.unknown_parameters),
                                         self._defaults(function.node))  # type: ignore[arg-type]

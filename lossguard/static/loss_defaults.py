@@ -1,13 +1,16 @@
-"""A loss parameter's default, chosen by a `None` test: `if criterion is None: self.criterion = nn.CrossEntropyLoss()
-else: self.criterion = criterion`, `criterion = criterion or nn.CrossEntropyLoss()`.
+"""A loss parameter's default: in the signature (`loss=nn.CrossEntropyLoss()`), or chosen by a `None` test
+(`if criterion is None: self.criterion = nn.CrossEntropyLoss() else: self.criterion = criterion`,
+`criterion = criterion or nn.CrossEntropyLoss()`).
 
 A method read on its own sees `self` as `__init__` builds it from unknown arguments, and a function read on its
-own has unknown parameters: the test is undecided, and joining "the default loss" with "whatever was passed"
-forgets the default. When the other branch only passes the parameter through, the None branch is what runs when
-the caller gives nothing; like an argparse default, it is taken "with the default configuration" (the finding
-says so). Only a default that is a loss is taken this way, never other objects or tensors, and only when no call
-in the module passes the parameter a value that may be something else than None (a call that passes on its own
-caller's `None` default, as a factory function does, passes nothing): a default every caller overrides never runs.
+own has unknown parameters: the default is forgotten (a signature default is not bound, and joining "the default
+loss" with "whatever was passed" loses it). When the other branch only passes the parameter through, the default
+is what runs when the caller gives nothing; like an argparse default, it is taken "with the default
+configuration" (the finding says so). Only a default that is a loss is taken this way, never other objects or
+tensors, and only when no call in the module may pass the parameter something else: a call that passes on its own
+caller's `None` default passes nothing, and a factory that first fills that default (`critic = critic or
+copy.deepcopy(task_loss)`) passes what its own default configuration gives, accepted only when it is a loss of the
+same kind. A default every caller overrides never runs.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ def default_loss_branch(observer: "ModuleObserver", node: ast.If, frame: Frame) 
     probe = frame.child(reporting=False, sink=None, sink_id=0)
     values = [observer.eval(statement.value, probe) for statement in default]  # type: ignore[attr-defined]
     if not all(is_loss(value) for value in values) or len({_contract(value) for value in values}) != 1:
-        return None
+        return None  # several targets given different kinds of loss: not one default
     return None if _passed(observer, parameter, frame, values[0]) else default
 
 
@@ -178,7 +181,7 @@ def _default_configuration_value(observer: "ModuleObserver", function: ast.AST, 
         frame = observer.function_frame(Function(function, observer, None), dict.fromkeys(parameters),  # type: ignore
                                         False, caller)
         frame.unknown_parameters = frozenset(parameters)
-        observer._take_loss_defaults(Function(function, observer, None), frame)  # type: ignore
+        observer.take_loss_defaults(Function(function, observer, None), frame)  # type: ignore
         try:
             observer.exec_block(function.body, frame)  # type: ignore[attr-defined]
         except RecursionError:
@@ -243,12 +246,5 @@ def _assignment_targets(block: Sequence[ast.stmt], only_from: str | None = None)
 
 
 def is_loss(value: Value) -> bool:
-    """A loss module instance or class, or a loss function."""
-    if isinstance(value, Loss):
-        return True
-    if isinstance(value, ExternalRef):
-        name = N.canonical(value.name)
-        return N.loss_function(name) is not None or N.loss_module(name) is not None
-    if isinstance(value, Choice):
-        return all(is_loss(option) for option in value.options)
-    return False
+    """A loss module instance or class, or a loss function (or a choice among losses of one kind)."""
+    return _contract(value) is not None
