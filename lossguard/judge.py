@@ -105,7 +105,7 @@ def _class_index_rules(contract: LossContract, seen: Observed) -> list[Violation
         out.append(Violation("LG305", "input"))
     elif seen.target_kind is Kind.ONE_HOT:
         out.append(Violation("LG201", "target"))
-    elif seen.target_kind is Kind.FLOAT_CLASS_INDICES:
+    elif seen.target_kind is Kind.FLOAT_CLASS_INDICES and not _probability_shaped(cross_entropy, inp, tgt):
         out.append(Violation("LG202", "target"))
     elif seen.target_kind is Kind.MULTI_HOT and cross_entropy:
         out.append(Violation("LG205", "target"))
@@ -127,6 +127,13 @@ def _class_index_rules(contract: LossContract, seen: Observed) -> list[Violation
     if _index_out_of_range(inp, seen.class_index_range):
         out.append(Violation("LG204", "target"))
     return out
+
+
+def _probability_shaped(cross_entropy: bool, inp: Shape | None, tgt: Shape | None) -> bool:
+    """A float target shaped like the input (rank >= 2, no size known to differ) is read by CrossEntropyLoss as
+    class probabilities, not indices: legal, so never LG202."""
+    return (cross_entropy and inp is not None and tgt is not None and len(inp) == len(tgt) >= 2
+            and all(a is None or b is None or a == b for a, b in zip(inp, tgt)))
 
 
 def _index_out_of_range(inp: Shape | None, index_range: tuple[int, int] | None) -> bool:

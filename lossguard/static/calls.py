@@ -22,6 +22,7 @@ from lossguard.findings import Location
 from lossguard.static import names as N
 from lossguard.static.classes import _UNSET, ClassInfo, attributes_set_outside_init
 from lossguard.static.frame import Frame
+from lossguard.static.loss_defaults import signature_loss_defaults
 from lossguard.static.syntax import (
     decorator_names, names_written_through, parameter_defaults, parameter_names, positional_parameter_names,
 )
@@ -116,7 +117,13 @@ class Calls:
         if isinstance(callee, ClassRef):
             return self.construct(callee.cls, args, frame)
         if isinstance(callee, Function):
-            return self.call_function(callee, args, frame, exprs)
+            if not (_forwards_in_order(callee.node) and callee.observer is self):
+                return self.call_function(callee, args, frame, exprs)
+            saved, frame.loss_site = frame.loss_site, call
+            try:
+                return self.call_function(callee, args, frame, exprs)
+            finally:
+                frame.loss_site = saved
         if isinstance(callee, ExternalRef):
             return self.call_qualified(callee.name, call, args, frame)
         if isinstance(callee, RecordType):
@@ -396,7 +403,9 @@ class Calls:
         """`self` of a method read on its own: the instance `__init__` builds from unknown arguments."""
         if cls.default_instance is _UNSET:
             cls.default_instance = None
-            cls.default_instance = self.construct(cls, [], Frame(env={}, reporting=False), unknown_arguments=True)
+            building = Frame(env={}, reporting=False)
+            cls.default_instance = self.construct(cls, [], building, unknown_arguments=True)
+            cls.default_assumes_defaults = building.assumes_defaults  # a default loss was taken (loss_defaults.py)
         return cls.default_instance
 
     @staticmethod
@@ -442,7 +451,8 @@ class Calls:
         bound = self._bind(node, args, unknown_arguments)
         reporting = frame.reporting
         key = (node, function.owner, tuple(sorted((k, v) for k, (v, _) in bound.items())), reporting,
-               frame.sink_id if reporting else 0, frame.in_evaluation, frame.assumes_defaults)
+               frame.sink_id if reporting else 0, frame.in_evaluation, frame.assumes_defaults,
+               frame.loss_site if isinstance(node, ast.Lambda) else None)
         try:
             cached = self.call_memo.get(key)
         except TypeError:
@@ -453,6 +463,9 @@ class Calls:
             return _CUT, {i: None for i, (_, value) in enumerate(args) if isinstance(value, (Instance, DictValue))}
         self.budget.spend(10)
         callee = self.function_frame(function, {k: v for k, (v, _) in bound.items()}, reporting, frame)
+        if unknown_arguments:
+            callee.unknown_parameters = frozenset(name for name, (_, index) in bound.items() if index is None)
+            self.take_loss_defaults(function, callee)
         self.call_stack.append(node)
         try:
             if isinstance(node, ast.Lambda):
@@ -535,6 +548,7 @@ class Calls:
             closure=self.closures.get(node, {}), owner=function.owner, function_name=name,
             self_name=params[0] if is_method and params else None, via=caller.via,
             assumes_defaults=caller.assumes_defaults,
+            loss_site=caller.loss_site if isinstance(node, ast.Lambda) else None,
             # a test's own code computes expected values; a model's or a loss module's code in a test file trains
             defer_contracts=caller.defer_contracts or (self.test_file and function.owner is None
                                                        and name.startswith(("test", "_test"))),
@@ -549,10 +563,23 @@ class Calls:
             env[params[0]] = ClassRef(owner) if "classmethod" in decorators else self.default_instance(owner)
         top = Frame(env={}, reporting=self.reporting, sink=sink, sink_id=id(sink))  # type: ignore[attr-defined]
         frame = self.function_frame(Function(node, self, owner), env, self.reporting, top)  # type: ignore[arg-type]
+        frame.unknown_parameters = frozenset(name for name in params if env[name] is None)
+        self.take_loss_defaults(Function(node, self, owner), frame)  # type: ignore[arg-type]
+        if owner is not None and params and env[params[0]] is owner.default_instance:
+            frame.assumes_defaults = frame.assumes_defaults or owner.default_assumes_defaults
         try:
             self.exec_block(node.body, frame)  # type: ignore[attr-defined]
         except RecursionError:
             pass  # deeper than this interpreter goes: the rest of this function is unknown
+
+    def take_loss_defaults(self, function: Function, frame: Frame) -> None:
+        """Unknown parameters whose signature default is a loss take it, with the default configuration."""
+        taken = signature_loss_defaults(self, function.node, function.owner, sorted(frame.unknown_parameters),
+                                        self._defaults(function.node))  # type: ignore[arg-type]
+        if taken:
+            frame.env.update(taken)
+            frame.unknown_parameters = frame.unknown_parameters - taken.keys()
+            frame.assumes_defaults = True
 
     def location_of_call(self, frame: Frame) -> Location | None:
         node = self.current_call
@@ -562,6 +589,17 @@ class Calls:
 # ---------------------------------------------------------------------- helpers without state
 _CUT: Any = object()  # a call that was not read (depth, recursion, budget)
 _ASSUMED_DEFAULTS = -1  # in a summary's changes: the call's outcome rests on an argparse default
+
+
+def _forwards_in_order(node: ast.AST) -> bool:
+    """`lambda logits, targets: F.cross_entropy(logits, targets, ...)`: a lambda that hands its first two parameters,
+    in order, to one call; a finding on that call is a finding on the lambda's call, with the same arguments."""
+    if not isinstance(node, ast.Lambda) or not isinstance(node.body, ast.Call):
+        return False
+    parameters = [a.arg for a in (*node.args.posonlyargs, *node.args.args)][:2]
+    passed = node.body.args[:2]
+    return len(parameters) == 2 == len(passed) and all(
+        isinstance(arg, ast.Name) and arg.id == name for arg, name in zip(passed, parameters))
 
 
 def _finding_key(finding: Any) -> tuple[Any, ...]:

@@ -31,6 +31,7 @@ class ClassInfo:
         self.bases: Any = _UNSET  # list[ClassInfo], resolved by the observer on first need
         self.class_attributes: Any = _UNSET  # dict[str, Value] of the class body's assignments
         self.default_instance: Any = _UNSET  # Instance after __init__ with unknown arguments
+        self.default_assumes_defaults = False  # building it took a default (argparse, a default loss)
         self._method_facts: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
         base_names = {dotted(base) or "" for base in node.bases}
         self.is_record = ("dataclass" in decorator_names(node)

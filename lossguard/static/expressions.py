@@ -18,6 +18,7 @@ from lossguard.contracts import Kind
 from lossguard.static import names as N
 from lossguard.static.data import iteration_item, row_of
 from lossguard.static.frame import Frame
+from lossguard.static.loss_defaults import default_loss_expression, default_taken
 from lossguard.static.values import (
     Choice, Const, DatasetValue, DictValue, Enumerated, Function, LayerList, LossResult, MAX_CHOICES, MAX_ITEMS,
     Number, Opaque, Record, SuperRef, Tensor, TupleValue, Value, constant_key, from_default, is_int, is_none, join,
@@ -78,8 +79,12 @@ class Expressions:
             decided = self.condition(expr.test, frame)
             if decided is not None:
                 return self.eval(expr.body if decided else expr.orelse, frame)
+            if self._takes_loss_default(expr, frame):
+                return self.eval(default_loss_expression(self, expr, frame), frame)
             return join(self.eval(expr.body, frame), self.eval(expr.orelse, frame))
         if isinstance(expr, ast.BoolOp):
+            if self._takes_loss_default(expr, frame):
+                return self.eval(default_loss_expression(self, expr, frame), frame)
             return self.eval_boolop(expr, frame)
         if isinstance(expr, ast.NamedExpr):
             value = self.eval(expr.value, frame)
@@ -113,6 +118,17 @@ class Expressions:
             if isinstance(child, ast.expr):
                 self.eval(child, frame)
         return None
+
+    def _takes_loss_default(self, expr: ast.IfExp | ast.BoolOp, frame: Frame) -> bool:
+        """`criterion or nn.CrossEntropyLoss()` with an unknown `criterion` parameter: the default loss, assumed."""
+        default = default_loss_expression(self, expr, frame)  # type: ignore[arg-type]
+        if default is None:
+            return False
+        value = self.eval(default, frame.child(reporting=False, sink=None, sink_id=0))
+        if not default_taken(self, expr, value, frame):  # type: ignore[arg-type]
+            return False
+        frame.assumes_defaults = True
+        return True
 
     # ------------------------------------------------------------------ names
     def lookup(self, name: str, frame: Frame) -> Value:

@@ -21,7 +21,9 @@ class Frame:
     judged, with a message that says so, but nothing here trains. `inference_branch`: an `if not self.training:`
     branch, whose returns are not what the model returns in training. `sink`: where findings go (the checked
     file's list, also for code of another module it calls into); `via`: the call site in the checked file that
-    led into another module. `assumes_defaults`: a branch was decided by an argparse default."""
+    led into another module. `assumes_defaults`: a branch was decided by an argparse default. `loss_site`: a lambda
+    is an expression at its call (`self.loss_func = lambda o, t: F.cross_entropy(o, t)`), so the loss call in its
+    body is reported at that call, where the arguments that break the contract are passed."""
 
     env: dict[str, Value]
     reporting: bool
@@ -41,6 +43,8 @@ class Frame:
     assumes_defaults: bool = False
     defer_contracts: bool = False  # a test's code: contract findings wait for `.backward()`
     stopped: bool = False  # a return, raise, break or continue ended this path: what follows does not run
+    unknown_parameters: frozenset[str] = frozenset()  # parameters read with unknown arguments (see loss_defaults)
+    loss_site: Any = None  # in a lambda's body: the call of the lambda, where its loss call is reported
 
     @property
     def in_evaluation(self) -> bool:

@@ -48,7 +48,10 @@ TAKING_OTHERS_METADATA = frozenset({"view_as", "reshape_as", "type_as"})
 # In-place methods that give a tensor new values and keep its shape and dtype.
 FILLING_METHODS = frozenset({"fill_", "zero_", "uniform_", "normal_", "random_", "bernoulli_"})
 # Wrappers that return their tensor argument unchanged (the pre-0.4 autograd API).
-IDENTITY_FUNCTIONS = frozenset({"torch.autograd.Variable", "torch.autograd.variable.Variable"})
+IDENTITY_FUNCTIONS = frozenset({
+    "torch.autograd.Variable", "torch.autograd.variable.Variable",
+    "copy.copy", "copy.deepcopy",  # a copy of a loss or a model is the same kind of object
+})
 PRESERVING_FUNCTIONS = frozenset({
     "torch.squeeze", "torch.unsqueeze", "torch.flatten", "torch.reshape", "torch.clamp", "torch.clip",
     "torch.transpose", "torch.permute",

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from lossguard.contracts import Kind
 from lossguard.static.data import iteration_item
 from lossguard.static.frame import EVAL_MODE, Frame
+from lossguard.static.loss_defaults import default_loss_branch
+from lossguard.static.mode_branches import self_for_mode
 from lossguard.static.syntax import FunctionNode, assigned_names
 from lossguard.static.values import (
     DictValue, Function, Instance, LayerList, LossResult, Record, Tensor, TupleValue, Value, constant_key, join_envs,
@@ -193,9 +195,15 @@ class Statements:
         if decided is not None:
             self.exec_block(node.body if decided else node.orelse, frame)
             return
+        default = default_loss_branch(self, node, frame)  # type: ignore[arg-type]
+        if default is not None:
+            frame.assumes_defaults = True
+            self.exec_block(default, frame)
+            return
         training_branch = _training_test(node.test)  # True: body is training-only; False: body is inference-only
         before = dict(frame.env)
-        self._exec_branch(node.body, frame, training_branch is False)
+        with self_for_mode(self, node.test, frame):  # type: ignore[arg-type]
+            self._exec_branch(node.body, frame, training_branch is False)
         after_body, body_ends = frame.env, frame.stopped
         frame.env, frame.stopped = dict(before), False
         self._exec_branch(node.orelse, frame, training_branch is True)

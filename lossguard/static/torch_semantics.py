@@ -370,6 +370,8 @@ class TorchSemantics:
         if not frame.reporting:
             return LossResult()
         evaluation = frame.in_evaluation
+        site = frame.loss_site or call  # a lambda's loss call is reported where the lambda is called
+        through = f"computed by the lambda at line {self.location(call).line}" if site is not call else ""
         inp = _argument(args, 0, (contract.input_keyword, "input"))
         tgt = (_argument(args, contract.target_position, (contract.target_keyword,))
                if contract.target_position is not None else None)
@@ -388,8 +390,8 @@ class TorchSemantics:
             origin = (inp_t if violation.subject == "input" else tgt_t).origin
             if code == "LG401":
                 finding = None if evaluation else self._make_finding(
-                    "LG401", get_rule("LG401").render(loss_name), call, None, frame,
-                    detail=f"the input comes from {inp_t.nondiff}")
+                    "LG401", get_rule("LG401").render(loss_name), site, None, frame,
+                    detail=_notes(f"the input comes from {inp_t.nondiff}", through))
                 if finding:
                     pending.append(finding)
                 continue
@@ -400,7 +402,8 @@ class TorchSemantics:
             detail = _shapes_seen(inp_t, tgt_t) if code in _SHAPE_RULES else ""
             if code == "LG203" and tgt_t.dtype:
                 detail = f"the target is {tgt_t.dtype}"
-            finding = self._make_finding(code, get_rule(code).render(loss_name), call, origin, frame, detail)
+            finding = self._make_finding(code, get_rule(code).render(loss_name), site, origin, frame,
+                                         _notes(detail, through))
             if finding is None:
                 continue
             if frame.defer_contracts and not evaluation:
@@ -409,7 +412,7 @@ class TorchSemantics:
                 frame.sink.append(finding)  # type: ignore[union-attr]
         waiting_reduction: tuple[Finding, ...] = ()
         if unreduced and not evaluation:
-            finding = self._make_finding("LG404", get_rule("LG404").render(loss_name), call, None, frame)
+            finding = self._make_finding("LG404", get_rule("LG404").render(loss_name), site, None, frame, through)
             waiting_reduction = (finding,) if finding else ()
         return LossResult(tuple(pending), waiting_reduction)
 
@@ -608,6 +611,10 @@ def _nondiff(operation: str) -> Tensor:
     if operation in ("argmax", "argmin"):
         return Tensor(Kind.CLASS_INDICES, dtype="int64", nondiff=operation)
     return Tensor(nondiff=operation)
+
+
+def _notes(*notes: str) -> str:
+    return "; ".join(note for note in notes if note)
 
 
 def _tensor_or_none(tensor: Tensor) -> Tensor | None:

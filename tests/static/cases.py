@@ -1861,3 +1861,288 @@ labels = torch.empty(8).random_(0, 10)
 loss = cross_entropy(torch.randn(8, 10, requires_grad=True), labels)
 loss.backward()
 """)
+
+
+# ---------------------------------------------------------------- a mode attribute picks the loss (issue 8, LG2xx)
+case("mode-attribute-picks-a-lambda-loss", """
+class DenseHead(nn.Module):
+    def __init__(self, kind, width, n_labels=4):
+        super().__init__()
+        self.kind = kind
+        if kind == "labels":
+            self.proj = nn.Conv2d(width, n_labels, 1)
+            self.criterion = lambda scores, wanted: F.cross_entropy(scores, wanted, reduction="none")
+        else:
+            self.proj = nn.Conv2d(width, 1, 1)
+            self.criterion = lambda scores, wanted: (scores - wanted).abs()
+
+    def forward(self, feats, wanted=None):
+        scores = self.proj(feats)
+        if self.kind == "labels" and wanted is not None:
+            return self.criterion(scores, torch.stack(list(wanted)).float()).mean()  # LG202
+        if self.kind == "depth" and wanted is not None:
+            return self.criterion(scores[:, 0], torch.stack(list(wanted)).float()).mean()
+        return scores
+""")
+case("mode-attribute-picks-a-lambda-loss-twin", """
+class DenseHead(nn.Module):
+    def __init__(self, kind, width, n_labels=4):
+        super().__init__()
+        self.kind = kind
+        if kind == "labels":
+            self.proj = nn.Conv2d(width, n_labels, 1)
+            self.criterion = lambda scores, wanted: F.cross_entropy(scores, wanted, reduction="none")
+        else:
+            self.proj = nn.Conv2d(width, 1, 1)
+            self.criterion = lambda scores, wanted: (scores - wanted).abs()
+
+    def forward(self, feats, wanted=None):
+        scores = self.proj(feats)
+        if self.kind == "labels" and wanted is not None:
+            return self.criterion(scores, torch.stack(list(wanted)).long()).mean()
+        if self.kind == "depth" and wanted is not None:
+            return self.criterion(scores[:, 0], torch.stack(list(wanted)).float()).mean()
+        return scores
+""")
+case("mode-attribute-changed-after-init-decides-nothing", """
+class DenseHead(nn.Module):
+    def __init__(self, kind, width):
+        super().__init__()
+        self.kind = kind
+        if kind == "labels":
+            self.criterion = lambda scores, wanted: F.cross_entropy(scores, wanted)
+        else:
+            self.criterion = lambda scores, wanted: (scores - wanted).abs()
+
+    def switch(self, kind):
+        self.kind = kind
+
+    def forward(self, scores, wanted):
+        if self.kind == "labels":
+            return self.criterion(scores, wanted.float())
+        return scores
+""")
+case("lambda-loss-reported-where-it-is-called", """
+score_loss = lambda scores, wanted: F.cross_entropy(scores, wanted)
+model = nn.Sequential(nn.Linear(8, 3))
+for x, y in loader:
+    loss = score_loss(model(x), y.float())  # LG202
+    loss.backward()
+""")
+case("lambda-loss-with-its-parameters-swapped-is-reported-inside", """
+score_loss = lambda wanted, scores: F.cross_entropy(scores, wanted)  # LG202
+model = nn.Sequential(nn.Linear(8, 3))
+for x, y in loader:
+    loss = score_loss(y.float(), model(x))
+    loss.backward()
+""")
+case("lambda-loss-reported-where-it-is-called-twin", """
+score_loss = lambda scores, wanted: F.cross_entropy(scores, wanted)
+model = nn.Sequential(nn.Linear(8, 3))
+for x, y in loader:
+    loss = score_loss(model(x), y.long())
+    loss.backward()
+""")
+
+
+# ---------------------------------------------------------------- a loss parameter's default, chosen by a None test
+case("loss-default-chosen-by-a-none-test", """
+class AgreementLoss(nn.Module):
+    def __init__(self, critic_loss, weight=2.0):
+        super().__init__()
+        if critic_loss is None:
+            self.critic_loss = nn.CrossEntropyLoss()
+        else:
+            self.critic_loss = critic_loss
+        self.weight = weight
+
+    def forward(self, student_scores, critic_scores):
+        guessed = student_scores.argmax(dim=1).float()
+        return self.weight * self.critic_loss(critic_scores, guessed)  # LG202
+""")
+case("loss-default-chosen-by-a-none-test-twin", """
+class AgreementLoss(nn.Module):
+    def __init__(self, critic_loss, weight=2.0):
+        super().__init__()
+        if critic_loss is None:
+            self.critic_loss = nn.CrossEntropyLoss()
+        else:
+            self.critic_loss = critic_loss
+        self.weight = weight
+
+    def forward(self, student_scores, critic_scores):
+        guessed = student_scores.argmax(dim=1)
+        return self.weight * self.critic_loss(critic_scores, guessed)
+""")
+case("loss-default-in-a-conditional-expression", """
+def fit_epoch(net, batches, criterion=None):
+    criterion = nn.NLLLoss() if criterion is None else criterion
+    for x, y in batches:
+        loss = criterion(F.log_softmax(net(x), dim=1), y.float())  # LG202
+        loss.backward()
+""")
+case("loss-default-in-an-or", """
+def fit_epoch(net, batches, criterion=None):
+    criterion = criterion or nn.NLLLoss()
+    for x, y in batches:
+        loss = criterion(F.log_softmax(net(x), dim=1), y.float())  # LG202
+        loss.backward()
+""")
+case("loss-default-in-an-or-twin", """
+def fit_epoch(net, batches, criterion=None):
+    criterion = criterion or nn.MSELoss()
+    for x, y in batches:
+        loss = criterion(net(x), y.float())
+        loss.backward()
+""")
+case("none-test-that-does-more-than-pass-the-argument-decides-nothing", """
+def fit_epoch(net, batches, criterion=None):
+    if criterion is None:
+        criterion = nn.CrossEntropyLoss()
+    else:
+        criterion = make_wrapped(criterion)
+    for x, y in batches:
+        loss = criterion(net(x), y.float())
+        loss.backward()
+""")
+case("none-test-with-a-tensor-default-decides-nothing", """
+def step(net, x, labels=None):
+    if labels is None:
+        labels = torch.zeros(x.size(0))
+    return F.cross_entropy(net(x), labels)
+""")
+case("loss-default-with-the-argument-given-is-the-argument", """
+def fit_epoch(net, batches, criterion=None):
+    criterion = nn.CrossEntropyLoss() if criterion is None else criterion
+    for x, y in batches:
+        loss = criterion(net(x), y.float())
+        loss.backward()
+
+
+fit_epoch(nn.Sequential(nn.Linear(4, 1)), loader, nn.BCEWithLogitsLoss())
+""")
+case("loss-default-passed-on-by-a-factory", """
+class AgreementLoss(nn.Module):
+    def __init__(self, critic_loss):
+        super().__init__()
+        self.critic_loss = nn.CrossEntropyLoss() if critic_loss is None else critic_loss
+
+    def forward(self, student_scores, critic_scores):
+        return self.critic_loss(critic_scores, student_scores.argmax(dim=1).float())  # LG202
+
+
+def make_agreement(critic_loss=None):
+    return AgreementLoss(critic_loss=critic_loss)
+""")
+case("loss-default-every-construction-overrides", """
+class AgreementLoss(nn.Module):
+    def __init__(self, critic_loss):
+        super().__init__()
+        self.critic_loss = nn.CrossEntropyLoss() if critic_loss is None else critic_loss
+
+    def forward(self, student_scores, critic_scores):
+        return self.critic_loss(critic_scores, student_scores.argmax(dim=1).float())
+
+
+agreement = AgreementLoss(nn.MSELoss())
+""")
+case("float-cast-of-class-indices-shaped-like-the-input-is-probabilities", """
+net = nn.Sequential(nn.Linear(8, 5))
+votes = torch.randint(0, 5, (64, 5)).float()
+loss = F.cross_entropy(net(x), votes)
+wrong = F.cross_entropy(net(x), torch.randint(0, 5, (64,)).float())  # LG202
+""")
+case("loss-default-overridden-by-a-factory-default", """
+class AgreementLoss(nn.Module):
+    def __init__(self, critic_loss):
+        super().__init__()
+        self.critic_loss = nn.CrossEntropyLoss() if critic_loss is None else critic_loss
+
+    def forward(self, student_scores, critic_scores):
+        return self.critic_loss(critic_scores, student_scores.argmax(dim=1).float())
+
+
+def make_agreement(critic_loss=None):
+    critic_loss = critic_loss or nn.MSELoss()
+    return AgreementLoss(critic_loss=critic_loss)
+""")
+case("float-cast-of-a-mask-column-is-not-probabilities", """
+net = nn.Sequential(nn.Linear(8, 5))
+mask = torch.randint(0, 5, (64, 1)).float()
+loss = F.cross_entropy(net(x), mask)  # LG202
+""")
+case("loss-default-in-the-signature", """
+class MatchingLoss(nn.Module):
+    def __init__(self, loss=nn.CrossEntropyLoss(reduction="sum")):
+        super().__init__()
+        self.loss = loss
+
+    def forward(self, affinity):
+        total = 0
+        for scores in torch.softmax(affinity, -1):
+            total += self.loss(scores, torch.arange(scores.shape[0]))  # LG102
+        return total
+""")
+case("loss-default-in-the-signature-twin", """
+class MatchingLoss(nn.Module):
+    def __init__(self, loss=nn.CrossEntropyLoss(reduction="sum")):
+        super().__init__()
+        self.loss = loss
+
+    def forward(self, affinity):
+        total = 0
+        for scores in affinity:
+            total += self.loss(scores, torch.arange(scores.shape[0]))
+        return total
+""")
+case("loss-default-in-the-signature-always-replaced", """
+class MatchingLoss(nn.Module):
+    def __init__(self, loss=nn.CrossEntropyLoss(reduction="sum")):
+        super().__init__()
+        self.loss = loss
+
+    def forward(self, affinity):
+        total = 0
+        for scores in torch.softmax(affinity, -1):
+            total += self.loss(scores, torch.arange(scores.shape[0]))
+        return total
+
+
+def ranking_loss(scores, order):
+    return (scores.gather(1, order[:, None]) - scores.max(1).values).abs().sum()
+
+
+matching = MatchingLoss(loss=ranking_loss)
+""")
+case("loss-default-filled-by-a-factory-with-the-same-loss", """
+import copy
+
+
+class AgreementLoss(nn.Module):
+    def __init__(self, critic_loss):
+        super().__init__()
+        if critic_loss is None:
+            self.critic_loss = nn.CrossEntropyLoss()
+        else:
+            self.critic_loss = critic_loss
+
+    def forward(self, student_scores, critic_scores):
+        return self.critic_loss(critic_scores, student_scores.argmax(dim=1).float())  # LG202
+
+
+def make_agreement(width=None, task_loss=None, critic_loss=None):
+    if width is None:
+        raise ValueError("width is required")
+    if task_loss is None:
+        task_loss = nn.CrossEntropyLoss()
+    if critic_loss is None:
+        critic_loss = copy.deepcopy(task_loss)
+    return AgreementLoss(critic_loss=critic_loss), task_loss
+""")
+case("copied-model-keeps-its-activation", """
+import copy
+
+student = nn.Sequential(nn.Linear(16, 4), nn.Softmax(dim=1))
+teacher = copy.deepcopy(student)
+loss = nn.CrossEntropyLoss()(teacher(x), y)  # LG102
+""")
