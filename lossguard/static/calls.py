@@ -435,7 +435,7 @@ class Calls:
                 frame.via = saved
         node = function.node
         if node in self.call_stack or len(self.call_stack) >= MAX_CALL_DEPTH or self.budget.exhausted:
-            return _CUT, {i: None for i, (_, value) in enumerate(args) if isinstance(value, (Instance, DictValue))}
+            return _CUT, {i: None for i, (_, value) in enumerate(args) if isinstance(value, (Instance, DictValue, Record))}
         bound = self._bind(node, args, unknown_arguments)
         reporting = frame.reporting
         key = (node, function.owner, tuple(sorted((k, v) for k, (v, _) in bound.items())), reporting,
@@ -447,7 +447,7 @@ class Calls:
         if cached is not None:
             return cached
         if not self.budget.may_read(id(node)):
-            return _CUT, {i: None for i, (_, value) in enumerate(args) if isinstance(value, (Instance, DictValue))}
+            return _CUT, {i: None for i, (_, value) in enumerate(args) if isinstance(value, (Instance, DictValue, Record))}
         self.budget.spend(10)
         callee = self.function_frame(function, {k: v for k, (v, _) in bound.items()}, reporting, frame)
         self.call_stack.append(node)
@@ -461,7 +461,7 @@ class Calls:
         result = join_all(callee.returns) if callee.returns else None
         changed: dict[int, Value] = {}
         for name, (value, index) in bound.items():
-            if index is not None and isinstance(value, (Instance, DictValue)) and callee.env.get(name) != value:
+            if index is not None and isinstance(value, (Instance, DictValue, Record)) and callee.env.get(name) != value:
                 changed[index] = callee.env.get(name)
         if callee.assumes_defaults and not frame.assumes_defaults:
             changed[_ASSUMED_DEFAULTS] = None

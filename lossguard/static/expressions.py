@@ -245,7 +245,8 @@ class Expressions:
             values = [value for _, value in base.items]
             return join_all(values) if 0 < len(values) <= MAX_CHOICES else None
         position = key if isinstance(key, int) else None
-        if isinstance(base, Record) and position is not None and -len(base.fields) <= position < len(base.fields):
+        if (isinstance(base, Record) and not base.partial and position is not None
+                and -len(base.fields) <= position < len(base.fields)):
             return base.fields[position][1]
         if isinstance(base, TupleValue):
             if position is not None and -len(base.items) <= position < len(base.items):

@@ -16,7 +16,7 @@ from lossguard.static.data import iteration_item
 from lossguard.static.frame import EVAL_MODE, Frame
 from lossguard.static.syntax import FunctionNode, assigned_names
 from lossguard.static.values import (
-    DictValue, Function, Instance, LayerList, LossResult, Record, Tensor, TupleValue, Value, constant_key, join_envs,
+    Const, DictValue, Function, Instance, LayerList, LossResult, Record, Tensor, TupleValue, Value, constant_key, join_envs,
 )
 
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ class Statements:
             items: tuple[Value, ...] = ()
             if isinstance(value, TupleValue):
                 items = value.items
-            elif isinstance(value, Record):
+            elif isinstance(value, Record) and not value.partial:
                 items = tuple(item for _, item in value.fields)
             elif isinstance(value, LayerList):  # `train, val = random_split(...)`: every item made the same way
                 items = (value.last,) * len(target.elts)
@@ -171,6 +171,10 @@ class Statements:
             owner = self.eval(expr.value, frame)
             if isinstance(owner, Instance):
                 self.rebind(expr.value, owner.with_field(expr.attr, value), frame)
+            elif isinstance(owner, Record):  # `args.loss = "bce"` after parse_args
+                self.rebind(expr.value, owner.with_field(expr.attr, value), frame)
+            elif owner is None and isinstance(expr.value, ast.Name) and isinstance(value, Const):
+                self.rebind(expr.value, Record(((expr.attr, value),), partial=True), frame)
         elif isinstance(expr, ast.Subscript):
             owner = self.eval(expr.value, frame)
             key = constant_key(self.eval(expr.slice, frame))

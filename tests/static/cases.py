@@ -1769,3 +1769,74 @@ def fit(model, x, y):
 fit(nn.Sequential(nn.Linear(10, 1), nn.Sigmoid()), x, y)
 fit(nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1)), x, y)
 """)
+
+
+# ---------------------------------------------------------------- constants assigned to an unknown options object
+# `run_gan(opts)` is read on its own: `opts` is unknown, but the constant it is given picks the critic's last layer;
+# its width is unknown, so the output is (n, ?): still never the shape of the 1-D labels, which BCELoss rejects.
+_OPTIONS_RUNNER = """
+def last_layer(name):
+    if name == "sigmoid":
+        return nn.Sigmoid()
+    return None
+
+
+class Critic(nn.Module):
+    def __init__(self, width, act):
+        super().__init__()
+        self.fc = nn.Linear(128, width)
+        self.act = act
+
+    def forward(self, x):
+        h = self.fc(x)
+        return h if self.act is None else self.act(h)
+
+
+class Runner:
+    def __init__(self, opts):
+        self.critic = Critic(opts.width, last_layer(opts.final))
+
+    def fit(self, batches):
+        bce = nn.BCELoss()
+        for x in batches:
+            n = x.size(0)
+            ones = torch.FloatTensor(n).fill_(1.0)
+            loss = bce(self.critic(x){squeeze}, ones){marker}
+            loss.backward()
+
+
+def reset(opts):
+    opts.final = input()
+
+
+def run_gan(opts):
+    opts.final = "sigmoid"
+{reset}    Runner(opts).fit(loader)
+"""
+case("options-object-given-a-constant-picks-the-last-layer",
+     _OPTIONS_RUNNER.format(squeeze="", marker="  # LG302", reset=""))
+case("options-object-given-a-constant-output-squeezed",
+     _OPTIONS_RUNNER.format(squeeze=".squeeze(1)", marker="", reset=""))
+case("options-object-attribute-changed-by-a-helper",
+     _OPTIONS_RUNNER.format(squeeze="", marker="", reset="    reset(opts)\n"))
+
+
+# ---------------------------------------------------------------- an option changed on one branch after parse_args
+_CHANGED_OPTION = """
+import argparse
+import os
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--loss", default="bce")
+parser.add_argument("--seed", type=int, default=0)
+args = parser.parse_args()
+if os.environ.get("SEED"):
+    args.{changed} = {value}
+model = nn.Sequential(nn.Linear(8, 1), nn.Sigmoid())
+criterion = nn.BCEWithLogitsLoss() if args.loss == "bce" else nn.MSELoss()
+loss = criterion(model(x), y){marker}
+"""
+case("option-changed-on-one-branch-others-keep-their-defaults",
+     _CHANGED_OPTION.format(changed="seed", value="int(os.environ['SEED'])", marker="  # LG101"))
+case("option-deciding-the-loss-changed-on-one-branch",
+     _CHANGED_OPTION.format(changed="loss", value='"mse"', marker=""))
