@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from lossguard.findings import Location
 from lossguard.static import names as N
+from lossguard.static import tables
 from lossguard.static.classes import _UNSET, ClassInfo, attributes_set_outside_init
 from lossguard.static.frame import Frame
 from lossguard.static.syntax import (
@@ -178,6 +179,8 @@ class Calls:
             return self._argparse_method(base, method, call, args, receiver, frame)
         elif isinstance(base, LightningTrainer):
             return self._lightning_fit(method, args, frame)
+        elif isinstance(base, (tables.Table, tables.Column)):
+            return tables.table_method(base, method)
         if method == "forward" and isinstance(base, (Loss, Module)):
             return self.apply(base, call, args, frame, exprs)
         if isinstance(base, Module) and method in ("append", "add_module") and receiver is not None:
@@ -320,6 +323,8 @@ class Calls:
             return self.class_member(base.cls, name)
         if isinstance(base, Record):
             return base.get(name)
+        if isinstance(base, (tables.Table, tables.Column)):
+            return tables.table_attribute(base, name)
         if isinstance(base, Choice):
             return join_all(self.attribute_of(option, name, frame) for option in base.options)
         if isinstance(base, Tensor) and name == "data":

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from lossguard.contracts import Kind
 from lossguard.static import names as N
+from lossguard.static import tables
 from lossguard.static.data import iteration_item, row_of
 from lossguard.static.frame import Frame
 from lossguard.static.values import (
@@ -239,6 +240,8 @@ class Expressions:
         key = constant_key(index)
         if from_default(index):
             frame.assumes_defaults = True
+        if isinstance(base, tables.Table):
+            return tables.table_item(base, index)
         if isinstance(base, DictValue):
             if key is not None:
                 return base.get(key)

@@ -1840,3 +1840,36 @@ case("option-changed-on-one-branch-others-keep-their-defaults",
      _CHANGED_OPTION.format(changed="seed", value="int(os.environ['SEED'])", marker="  # LG101"))
 case("option-deciding-the-loss-changed-on-one-branch",
      _CHANGED_OPTION.format(changed="loss", value='"mse"', marker=""))
+
+
+# ---------------------------------------------------------------- a target column of a CSV file, split by scikit-learn
+_TABLE_TARGET = """
+import pandas as pd
+from sklearn.model_selection import train_test_split
+from torch.utils.data import DataLoader, Dataset
+
+
+class Rows(Dataset):
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, i):
+        return self.x[i], self.y[i]
+
+
+frame = pd.read_csv("houses.csv").dropna().reset_index(drop=True)
+features = torch.FloatTensor(frame.drop(columns=["price"]).values)
+prices = torch.FloatTensor(frame[{column}].values)
+x_train, x_test, y_train, y_test = train_test_split(features, prices, test_size=0.2)
+model = nn.Sequential(nn.Linear(12, 32), nn.ReLU(), nn.Linear(32, 1))
+for xb, yb in DataLoader(Rows(x_train, y_train), batch_size=64):
+    loss = nn.MSELoss()(model(xb), yb){marker}
+    loss.backward()
+"""
+case("table-column-target-split-into-a-dataset", _TABLE_TARGET.format(column='"price"', marker="  # LG301"))
+case("table-column-list-target-keeps-two-dims", _TABLE_TARGET.format(column='["price"]', marker=""))
+case("table-row-subset-by-unknown-method", _TABLE_TARGET.format(column='"price"', marker="").replace(
+    '.dropna()', '.pivot(index="id")'))
