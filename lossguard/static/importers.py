@@ -37,6 +37,7 @@ def importers_of(index: "ProjectIndex", checked: Path) -> list[Path]:
     root = project_root(checked.parent)
     if not any((root / marker).exists() for marker in _ROOT_MARKERS):
         root = None  # no marker file: the entry script may sit in any of the nearest parent folders
+    limit = min(MAX_IMPORTER_BYTES, getattr(index.parser, "max_size", MAX_IMPORTER_BYTES))  # max-file-size
     found: list[Path] = []
     folder = checked.parent
     for _ in range(MAX_FOLDERS):
@@ -44,7 +45,7 @@ def importers_of(index: "ProjectIndex", checked: Path) -> list[Path]:
             if candidate == checked or candidate in index.observers:
                 continue
             try:
-                if candidate.stat().st_size > MAX_IMPORTER_BYTES:
+                if candidate.stat().st_size > limit:
                     continue
                 data = candidate.read_bytes()
             except OSError:
