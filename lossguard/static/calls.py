@@ -76,14 +76,29 @@ class Calls:
             base = self.eval(func.value, frame)
             args, exprs = self.eval_args(call, frame)
             self.current_call = call
-            return self.call_method(base, func.attr, call, args, exprs, frame)
+            result = self.call_method(base, func.attr, call, args, exprs, frame)
+            if not isinstance(base, (Instance, ClassRef, ModuleRef, SuperRef)):
+                self._forget_partial_records([func.value, *exprs], [base, *(value for _, value in args)], frame)
+            return result
         if isinstance(func, ast.Name) and self.is_unbound(func.id, frame):
-            args, _ = self.eval_args(call, frame)
-            return self.call_builtin(func.id, call, args, frame)
+            args, exprs = self.eval_args(call, frame)
+            result = self.call_builtin(func.id, call, args, frame)
+            self._forget_partial_records(exprs, [value for _, value in args], frame)
+            return result
         callee = self.eval(func, frame)
         args, exprs = self.eval_args(call, frame)
         self.current_call = call
-        return self.apply(callee, call, args, frame, exprs)
+        result = self.apply(callee, call, args, frame, exprs)
+        if not isinstance(callee, (Function, ClassRef, Instance)):
+            self._forget_partial_records(exprs, [value for _, value in args], frame)
+        return result
+
+    def _forget_partial_records(self, exprs: Exprs, values: list[Value], frame: Frame) -> None:
+        """An unknown object given constant attributes, handed to code that is not read (its own methods, a
+        library's function, `setattr`), may have been changed there: what was known of it is forgotten."""
+        for expr, value in zip(exprs, values):
+            if isinstance(value, Record) and value.partial and expr is not None:
+                self.rebind(expr, None, frame)
 
     def eval_args(self, call: ast.Call, frame: Frame) -> tuple[Args, Exprs]:
         args: Args = []

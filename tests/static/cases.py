@@ -1873,3 +1873,5 @@ case("table-column-target-split-into-a-dataset", _TABLE_TARGET.format(column='"p
 case("table-column-list-target-keeps-two-dims", _TABLE_TARGET.format(column='["price"]', marker=""))
 case("table-row-subset-by-unknown-method", _TABLE_TARGET.format(column='"price"', marker="").replace(
     '.dropna()', '.pivot(index="id")'))
+case("options-object-handed-to-a-library-call",
+     _OPTIONS_RUNNER.format(squeeze="", marker="", reset="    opts.merge_from_file(path)\n"))
