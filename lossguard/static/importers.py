@@ -32,17 +32,21 @@ def importers_of(index: "ProjectIndex", checked: Path) -> list[Path]:
     """Project modules near `checked` (its folder, then its parents) whose imports resolve to it, nearest first."""
     from lossguard.static.project import _ROOT_MARKERS, imported_modules, project_root
 
+    if checked.suffix != ".py":
+        return []  # a notebook is not imported
     stem = checked.stem if checked.name != "__init__.py" else checked.parent.name
-    needle = stem.encode("utf-8")
+    needles = [stem.encode("utf-8")]
     root = project_root(checked.parent)
     if not any((root / marker).exists() for marker in _ROOT_MARKERS):
         root = None  # no marker file: the entry script may sit in any of the nearest parent folders
     limit = min(MAX_IMPORTER_BYTES, getattr(index.parser, "max_size", MAX_IMPORTER_BYTES))  # max-file-size
     found: list[Path] = []
+    targets = {checked}  # and the package's __init__.py when it re-exports the module (`from .trainer import *`)
+    package = checked.parent / "__init__.py"
     folder = checked.parent
     for _ in range(MAX_FOLDERS):
         for candidate in _python_files(folder):
-            if candidate == checked or candidate in index.observers:
+            if candidate in targets or candidate in index.observers:
                 continue
             try:
                 if candidate.stat().st_size > limit:
@@ -50,12 +54,14 @@ def importers_of(index: "ProjectIndex", checked: Path) -> list[Path]:
                 data = candidate.read_bytes()
             except OSError:
                 continue
-            if needle not in data:
+            if not any(needle in data for needle in needles):
                 continue
-            for dots, parts in imported_modules(data):
-                if _resolves_to(index, parts, candidate, dots, checked):
-                    found.append(candidate)
-                    break
+            if any(_resolves_to(index, parts, candidate, dots, targets) for dots, parts in imported_modules(data)):
+                if candidate == package.resolve():
+                    targets.add(candidate)
+                    needles.append(candidate.parent.name.encode("utf-8"))  # `from engine import Trainer`
+                    continue
+                found.append(candidate)
             if len(found) >= MAX_IMPORTERS:
                 return found
         if folder == root or folder.parent == folder:
@@ -72,11 +78,11 @@ def _python_files(folder: Path) -> list[Path]:
     return [(folder / name).resolve() for name in names[:MAX_FILES_PER_FOLDER]]
 
 
-def _resolves_to(index: "ProjectIndex", parts: list[str], importer: Path, dots: int, checked: Path) -> bool:
+def _resolves_to(index: "ProjectIndex", parts: list[str], importer: Path, dots: int, targets: set[Path]) -> bool:
     """`import pkg.trainer`, `from pkg.trainer import Trainer`, `from pkg import trainer`: the longest prefix of
     the dotted name that is a module of the project, as Python resolves it."""
     for split in range(len(parts), 0 if not dots else -1, -1):
         target = index.find_module(parts[:split], importer, dots)
         if target is not None:
-            return target.resolve() == checked
+            return target.resolve() in targets
     return False

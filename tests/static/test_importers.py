@@ -62,3 +62,12 @@ def test_the_importer_itself_is_not_reported_when_only_the_trainer_is_checked(tm
 def test_importers_are_looked_for_only_in_the_folders_above(tmp_path: Path) -> None:
     trainer = _project(tmp_path, ", nn.Softmax(dim=1)", main_folder="scripts")
     assert check_paths([str(trainer)]).findings == []
+
+
+def test_an_importer_through_the_packages_re_export_is_found(tmp_path: Path) -> None:
+    trainer = _project(tmp_path, ", nn.Softmax(dim=1)")
+    (tmp_path / "engine" / "__init__.py").write_text("from .trainer import Trainer\n")
+    main = tmp_path / "main.py"
+    main.write_text(main.read_text().replace("from engine.trainer import Trainer", "from engine import Trainer"))
+    (finding,) = check_paths([str(trainer)]).findings
+    assert finding.code == "LG102" and "main.py" in finding.message
