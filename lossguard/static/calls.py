@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from lossguard.findings import Location
 from lossguard.static import names as N
+from lossguard.static import tables
 from lossguard.static.classes import _UNSET, ClassInfo, attributes_set_outside_init
 from lossguard.static.frame import Frame
 from lossguard.static.loss_defaults import signature_loss_defaults
@@ -77,14 +78,29 @@ class Calls:
             base = self.eval(func.value, frame)
             args, exprs = self.eval_args(call, frame)
             self.current_call = call
-            return self.call_method(base, func.attr, call, args, exprs, frame)
+            result = self.call_method(base, func.attr, call, args, exprs, frame)
+            if not isinstance(base, (Instance, ClassRef, ModuleRef, SuperRef)):
+                self._forget_partial_records([func.value, *exprs], [base, *(value for _, value in args)], frame)
+            return result
         if isinstance(func, ast.Name) and self.is_unbound(func.id, frame):
-            args, _ = self.eval_args(call, frame)
-            return self.call_builtin(func.id, call, args, frame)
+            args, exprs = self.eval_args(call, frame)
+            result = self.call_builtin(func.id, call, args, frame)
+            self._forget_partial_records(exprs, [value for _, value in args], frame)
+            return result
         callee = self.eval(func, frame)
         args, exprs = self.eval_args(call, frame)
         self.current_call = call
-        return self.apply(callee, call, args, frame, exprs)
+        result = self.apply(callee, call, args, frame, exprs)
+        if not isinstance(callee, (Function, ClassRef, Instance)):
+            self._forget_partial_records(exprs, [value for _, value in args], frame)
+        return result
+
+    def _forget_partial_records(self, exprs: Exprs, values: list[Value], frame: Frame) -> None:
+        """An unknown object given constant attributes, handed to code that is not read (its own methods, a
+        library's function, `setattr`), may have been changed there: what was known of it is forgotten."""
+        for expr, value in zip(exprs, values):
+            if isinstance(value, Record) and value.partial and expr is not None:
+                self.rebind(expr, None, frame)
 
     def eval_args(self, call: ast.Call, frame: Frame) -> tuple[Args, Exprs]:
         args: Args = []
@@ -186,6 +202,8 @@ class Calls:
             return self._argparse_method(base, method, call, args, receiver, frame)
         elif isinstance(base, LightningTrainer):
             return self._lightning_fit(method, args, frame)
+        elif isinstance(base, (tables.Table, tables.Column)):
+            return tables.table_method(base, method)
         if method == "forward" and isinstance(base, (Loss, Module)):
             return self.apply(base, call, args, frame, exprs)
         if isinstance(base, Module) and method in ("append", "add_module") and receiver is not None:
@@ -328,6 +346,8 @@ class Calls:
             return self.class_member(base.cls, name)
         if isinstance(base, Record):
             return base.get(name)
+        if isinstance(base, (tables.Table, tables.Column)):
+            return tables.table_attribute(base, name)
         if isinstance(base, Choice):
             return join_all(self.attribute_of(option, name, frame) for option in base.options)
         if isinstance(base, Tensor) and name == "data":
@@ -447,7 +467,7 @@ class Calls:
         if node in self.call_stack:
             return _CUT, self._written_by_recursion(node, args)
         if len(self.call_stack) >= MAX_CALL_DEPTH or self.budget.exhausted:
-            return _CUT, {i: None for i, (_, value) in enumerate(args) if isinstance(value, (Instance, DictValue))}
+            return _CUT, {i: None for i, (_, value) in enumerate(args) if isinstance(value, (Instance, DictValue, Record))}
         bound = self._bind(node, args, unknown_arguments)
         reporting = frame.reporting
         key = (node, function.owner, tuple(sorted((k, v) for k, (v, _) in bound.items())), reporting,
@@ -460,7 +480,7 @@ class Calls:
         if cached is not None:
             return cached
         if not self.budget.may_read(id(node)):
-            return _CUT, {i: None for i, (_, value) in enumerate(args) if isinstance(value, (Instance, DictValue))}
+            return _CUT, {i: None for i, (_, value) in enumerate(args) if isinstance(value, (Instance, DictValue, Record))}
         self.budget.spend(10)
         callee = self.function_frame(function, {k: v for k, (v, _) in bound.items()}, reporting, frame)
         if unknown_arguments:
@@ -477,7 +497,7 @@ class Calls:
         result = join_all(callee.returns) if callee.returns else None
         changed: dict[int, Value] = {}
         for name, (value, index) in bound.items():
-            if index is not None and isinstance(value, (Instance, DictValue)) and callee.env.get(name) != value:
+            if index is not None and isinstance(value, (Instance, DictValue, Record)) and callee.env.get(name) != value:
                 changed[index] = callee.env.get(name)
         if callee.assumes_defaults and not frame.assumes_defaults:
             changed[_ASSUMED_DEFAULTS] = None
@@ -496,7 +516,7 @@ class Calls:
         bound = self._bind(node, args, unknown_arguments=True)
         kept = {index for name, (_, index) in bound.items() if index is not None and name not in written}
         return {i: None for i, (_, value) in enumerate(args)
-                if isinstance(value, (Instance, DictValue)) and i not in kept}
+                if isinstance(value, (Instance, DictValue, Record)) and i not in kept}
 
     def _bind(self, node: ast.AST, args: Args, unknown_arguments: bool) -> dict[str, tuple[Value, int | None]]:
         """Argument values by parameter name, with the index of the argument each came from; parameters not

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from lossguard.contracts import Kind
 from lossguard.static import names as N
+from lossguard.static import tables
 from lossguard.static.data import iteration_item, row_of
 from lossguard.static.frame import Frame
 from lossguard.static.loss_defaults import default_loss_expression, default_taken
@@ -257,13 +258,16 @@ class Expressions:
         key = constant_key(index)
         if from_default(index):
             frame.assumes_defaults = True
+        if isinstance(base, tables.Table):
+            return tables.table_item(base, index)
         if isinstance(base, DictValue):
             if key is not None:
                 return base.get(key)
             values = [value for _, value in base.items]
             return join_all(values) if 0 < len(values) <= MAX_CHOICES else None
         position = key if isinstance(key, int) else None
-        if isinstance(base, Record) and position is not None and -len(base.fields) <= position < len(base.fields):
+        if (isinstance(base, Record) and not base.partial and position is not None
+                and -len(base.fields) <= position < len(base.fields)):
             return base.fields[position][1]
         if isinstance(base, TupleValue):
             if position is not None and -len(base.items) <= position < len(base.items):

@@ -126,7 +126,29 @@ class ProjectIndex:
 
     # ------------------------------------------------------------------ imports
     def analyse(self, observer: ModuleObserver) -> None:
-        """Run one checked module with a fresh work budget sized from it (see budget.py)."""
+        """Run one checked module with a fresh work budget sized from it (see budget.py), then the project modules
+        nearby that import it, keeping the findings they cause in it (importers.py)."""
+        self._run(observer)
+        checked = getattr(observer, "file", None)
+        if checked is None or not observer.reporting:
+            return
+        from lossguard.static.importers import importers_of
+
+        for importer in importers_of(self, checked):
+            if len(self.observers) >= MAX_MODULES_PER_ANALYSIS:
+                break
+            try:
+                caller = self.observer_for_file(importer)
+            except (SourceError, FileSkipped):
+                continue
+            caller.reporting = True  # fresh, not run yet: its calls into the checked module report
+            try:
+                self._run(caller)
+            except RecursionError:
+                continue  # the importer nests deeper than the interpreter goes: what it causes is unknown
+            observer.findings.extend(f for f in caller.findings if f.path == observer.path)
+
+    def _run(self, observer: ModuleObserver) -> None:
         fresh = Budget.for_module(observer.node_count)
         self.budget.left, self.budget.spent, self.budget.reads = fresh.left, 0, {}
         observer.run()
@@ -187,15 +209,7 @@ class ProjectIndex:
             return self._candidate_imports[(key, depth)]
         self._candidate_imports[(key, depth)] = False  # guards import cycles
         found = False
-        modules: list[tuple[int, list[str]]] = []
-        for from_dots, from_module, names, plain_module in _IMPORTED.findall(data.decode("utf-8", errors="ignore")):
-            if plain_module:
-                modules.append((0, plain_module.split(".")))
-                continue
-            base = [part for part in from_module.split(".") if part]
-            modules += [(len(from_dots), [*base, name.strip()]) for name in names.split(",") if name.strip()]
-            modules.append((len(from_dots), base))
-        for dots, parts in modules:
+        for dots, parts in imported_modules(data):
             for split in range(len(parts), 0 if not dots else -1, -1):
                 target = self._find_module(parts[:split], key, dots)
                 if target is None or Path(os.path.abspath(target)) == key:
@@ -226,6 +240,10 @@ class ProjectIndex:
             return self.imports_a_candidate(target, target.read_bytes(), is_candidate, depth)
         except OSError:
             return False
+
+    def find_module(self, parts: list[str], importer: Path, dots: int) -> Path | None:
+        """The project file behind a dotted module name imported by `importer` (with leading dots), or None."""
+        return self._find_module(parts, importer, dots)
 
     def _find_module(self, parts: list[str], importer: Path, dots: int) -> Path | None:
         key = (tuple(parts), importer.parent, dots)
@@ -261,6 +279,20 @@ class ProjectIndex:
             roots.extend(list(directory.parents)[:_PARENT_ROOTS])
             self._roots[directory] = list(dict.fromkeys(r for r in roots if r.is_dir()))
         return self._roots[directory]
+
+
+def imported_modules(data: bytes) -> list[tuple[int, list[str]]]:
+    """(leading dots, dotted name split) of every module an import line may name, read with a regular expression:
+    `from a.b import c, d` may name `a.b.c`, `a.b.d` (submodules) or `a.b`."""
+    modules: list[tuple[int, list[str]]] = []
+    for from_dots, from_module, names, plain_module in _IMPORTED.findall(data.decode("utf-8", errors="ignore")):
+        if plain_module:
+            modules.append((0, plain_module.split(".")))
+            continue
+        base = [part for part in from_module.split(".") if part]
+        modules += [(len(from_dots), [*base, name.strip()]) for name in names.split(",") if name.strip()]
+        modules.append((len(from_dots), base))
+    return modules
 
 
 def _display(path: Path) -> str:

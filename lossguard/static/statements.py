@@ -18,7 +18,7 @@ from lossguard.static.loss_defaults import default_loss_branch
 from lossguard.static.mode_branches import self_for_mode
 from lossguard.static.syntax import FunctionNode, assigned_names
 from lossguard.static.values import (
-    DictValue, Function, Instance, LayerList, LossResult, Record, Tensor, TupleValue, Value, constant_key, join_envs,
+    Const, DictValue, Function, Instance, LayerList, LossResult, Record, Tensor, TupleValue, Value, constant_key, join_envs,
 )
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ class Statements:
             items: tuple[Value, ...] = ()
             if isinstance(value, TupleValue):
                 items = value.items
-            elif isinstance(value, Record):
+            elif isinstance(value, Record) and not value.partial:
                 items = tuple(item for _, item in value.fields)
             elif isinstance(value, LayerList):  # `train, val = random_split(...)`: every item made the same way
                 items = (value.last,) * len(target.elts)
@@ -173,6 +173,10 @@ class Statements:
             owner = self.eval(expr.value, frame)
             if isinstance(owner, Instance):
                 self.rebind(expr.value, owner.with_field(expr.attr, value), frame)
+            elif isinstance(owner, Record):  # `args.loss = "bce"` after parse_args
+                self.rebind(expr.value, owner.with_field(expr.attr, value), frame)
+            elif owner is None and isinstance(expr.value, ast.Name) and isinstance(value, Const):
+                self.rebind(expr.value, Record(((expr.attr, value),), partial=True), frame)
         elif isinstance(expr, ast.Subscript):
             owner = self.eval(expr.value, frame)
             key = constant_key(self.eval(expr.slice, frame))

@@ -18,7 +18,7 @@ from lossguard.findings import Finding, Location
 from lossguard.judge import Observed, judge
 from lossguard.rules import get_rule
 from lossguard.static import names as N
-from lossguard.static import shapes
+from lossguard.static import shapes, tables
 from lossguard.static.data import batched, row_of
 from lossguard.static.frame import Frame
 from lossguard.static.imports import ImportMap
@@ -60,6 +60,10 @@ class TorchSemantics:
     def call_qualified(self, qualified: str, call: ast.Call, args: Args, frame: Frame) -> Value:
         name = N.canonical(qualified)
         first = args[0][1] if args else None
+        if name in tables.TABLE_MAKERS:
+            return tables.Table()
+        if name in tables.ARRAY_SPLITS:
+            return tables.split_arrays([value for keyword, value in args if keyword is None])
         contract = N.loss_function(name)
         if contract is not None:
             return self.check_loss(contract, call, args, frame, module_form=False, unreduced=_reduction_none(call))

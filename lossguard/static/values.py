@@ -132,7 +132,9 @@ class DictValue:
 
 @dataclass(frozen=True)
 class Record:
-    """A plain record with named fields in order: an argparse namespace, a namedtuple made by `namedtuple()`.
+    """A plain record with named fields in order: an argparse namespace, a namedtuple made by `namedtuple()`, or
+    (`partial`) an unknown object given constant attributes (`config.last_act = "sigmoid"`), whose other attributes
+    stay unknown.
 
     `from_defaults`: the fields are command-line defaults, so what they decide holds "with the default
     configuration".
@@ -140,12 +142,21 @@ class Record:
 
     fields: tuple[tuple[str, "Value"], ...]
     from_defaults: bool = False
+    partial: bool = False  # an object otherwise unknown, with constants assigned to some attributes: not a tuple
 
     def get(self, name: str) -> "Value":
         for key, value in self.fields:
             if key == name:
                 return value
         return None
+
+    def with_field(self, name: str, value: "Value") -> "Record | None":
+        """The record after `record.name = value`: a field keeps its place, so both paths of a branch still join."""
+        if any(key == name for key, _ in self.fields):
+            fields = tuple((k, value if k == name else v) for k, v in self.fields)
+        else:
+            fields = self.fields + ((name, value),)
+        return Record(fields, self.from_defaults, self.partial) if len(fields) <= MAX_ITEMS else None
 
 
 @dataclass(frozen=True)
@@ -395,7 +406,7 @@ def join(a: Value, b: Value) -> Value:
         return DictValue(tuple((k, join(v, keys_b[k])) for k, v in a.items if k in keys_b))
     if isinstance(a, Record) and isinstance(b, Record) and [k for k, _ in a.fields] == [k for k, _ in b.fields]:
         return Record(tuple((k, join(v, w)) for (k, v), (_, w) in zip(a.fields, b.fields)),
-                      a.from_defaults or b.from_defaults)
+                      a.from_defaults or b.from_defaults, a.partial or b.partial)
     return _choice(a, b)
 
 

@@ -2146,3 +2146,109 @@ student = nn.Sequential(nn.Linear(16, 4), nn.Softmax(dim=1))
 teacher = copy.deepcopy(student)
 loss = nn.CrossEntropyLoss()(teacher(x), y)  # LG102
 """)
+
+
+# ---------------------------------------------------------------- constants assigned to an unknown options object
+# `run_gan(opts)` is read on its own: `opts` is unknown, but the constant it is given picks the critic's last layer;
+# its width is unknown, so the output is (n, ?): still never the shape of the 1-D labels, which BCELoss rejects.
+_OPTIONS_RUNNER = """
+def last_layer(name):
+    if name == "sigmoid":
+        return nn.Sigmoid()
+    return None
+
+
+class Critic(nn.Module):
+    def __init__(self, width, act):
+        super().__init__()
+        self.fc = nn.Linear(128, width)
+        self.act = act
+
+    def forward(self, x):
+        h = self.fc(x)
+        return h if self.act is None else self.act(h)
+
+
+class Runner:
+    def __init__(self, opts):
+        self.critic = Critic(opts.width, last_layer(opts.final))
+
+    def fit(self, batches):
+        bce = nn.BCELoss()
+        for x in batches:
+            n = x.size(0)
+            ones = torch.FloatTensor(n).fill_(1.0)
+            loss = bce(self.critic(x){squeeze}, ones){marker}
+            loss.backward()
+
+
+def reset(opts):
+    opts.final = input()
+
+
+def run_gan(opts):
+    opts.final = "sigmoid"
+{reset}    Runner(opts).fit(loader)
+"""
+case("options-object-given-a-constant-picks-the-last-layer",
+     _OPTIONS_RUNNER.format(squeeze="", marker="  # LG302", reset=""))
+case("options-object-given-a-constant-output-squeezed",
+     _OPTIONS_RUNNER.format(squeeze=".squeeze(1)", marker="", reset=""))
+case("options-object-attribute-changed-by-a-helper",
+     _OPTIONS_RUNNER.format(squeeze="", marker="", reset="    reset(opts)\n"))
+
+
+# ---------------------------------------------------------------- an option changed on one branch after parse_args
+_CHANGED_OPTION = """
+import argparse
+import os
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--loss", default="bce")
+parser.add_argument("--seed", type=int, default=0)
+args = parser.parse_args()
+if os.environ.get("SEED"):
+    args.{changed} = {value}
+model = nn.Sequential(nn.Linear(8, 1), nn.Sigmoid())
+criterion = nn.BCEWithLogitsLoss() if args.loss == "bce" else nn.MSELoss()
+loss = criterion(model(x), y){marker}
+"""
+case("option-changed-on-one-branch-others-keep-their-defaults",
+     _CHANGED_OPTION.format(changed="seed", value="int(os.environ['SEED'])", marker="  # LG101"))
+case("option-deciding-the-loss-changed-on-one-branch",
+     _CHANGED_OPTION.format(changed="loss", value='"mse"', marker=""))
+
+
+# ---------------------------------------------------------------- a target column of a CSV file, split by scikit-learn
+_TABLE_TARGET = """
+import pandas as pd
+from sklearn.model_selection import train_test_split
+from torch.utils.data import DataLoader, Dataset
+
+
+class Rows(Dataset):
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, i):
+        return self.x[i], self.y[i]
+
+
+frame = pd.read_csv("houses.csv").dropna().reset_index(drop=True)
+features = torch.FloatTensor(frame.drop(columns=["price"]).values)
+prices = torch.FloatTensor(frame[{column}].values)
+x_train, x_test, y_train, y_test = train_test_split(features, prices, test_size=0.2)
+model = nn.Sequential(nn.Linear(12, 32), nn.ReLU(), nn.Linear(32, 1))
+for xb, yb in DataLoader(Rows(x_train, y_train), batch_size=64):
+    loss = nn.MSELoss()(model(xb), yb){marker}
+    loss.backward()
+"""
+case("table-column-target-split-into-a-dataset", _TABLE_TARGET.format(column='"price"', marker="  # LG301"))
+case("table-column-list-target-keeps-two-dims", _TABLE_TARGET.format(column='["price"]', marker=""))
+case("table-row-subset-by-unknown-method", _TABLE_TARGET.format(column='"price"', marker="").replace(
+    '.dropna()', '.pivot(index="id")'))
+case("options-object-handed-to-a-library-call",
+     _OPTIONS_RUNNER.format(squeeze="", marker="", reset="    opts.merge_from_file(path)\n"))

@@ -1,0 +1,88 @@
+"""The project scripts that import a checked module: how a trainer class or a loss module is really used.
+
+A file checked alone (as pre-commit checks one staged file) often holds only half of a flow: `trainer.py` defines
+the class whose `train()` calls `self.criterion(self.model(x), y)`, and `main.py` builds it with the model, the
+loss and the argparse defaults. Read alone, the trainer's attributes are unknown and it stays silent; checking
+`main.py` would report the finding in `trainer.py`. So the analysis of a checked module also runs the few project
+modules nearby that import it, keeping only the findings that lie in the checked module itself: the same findings
+checking those importers would report there, no more.
+
+Bounded: importers are looked for only in the checked file's folder and its parents up to the project root (where
+entry scripts live), a fixed number of files per folder, small files only, with a byte test before the import
+lines are read; at most `MAX_IMPORTERS` are run, each with its own work budget, within the shared cap on the modules
+one analysis may read.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lossguard.static.project import ProjectIndex
+
+MAX_IMPORTERS = 3
+MAX_FOLDERS = 4  # the checked file's folder and three parents, within the project root
+MAX_FILES_PER_FOLDER = 48
+MAX_IMPORTER_BYTES = 200_000
+
+
+def importers_of(index: "ProjectIndex", checked: Path) -> list[Path]:
+    """Project modules near `checked` (its folder, then its parents) whose imports resolve to it, nearest first."""
+    from lossguard.static.project import _ROOT_MARKERS, imported_modules, project_root
+
+    if checked.suffix != ".py":
+        return []  # a notebook is not imported
+    stem = checked.stem if checked.name != "__init__.py" else checked.parent.name
+    needles = [stem.encode("utf-8")]
+    root = project_root(checked.parent)
+    if not any((root / marker).exists() for marker in _ROOT_MARKERS):
+        root = None  # no marker file: the entry script may sit in any of the nearest parent folders
+    limit = min(MAX_IMPORTER_BYTES, getattr(index.parser, "max_size", MAX_IMPORTER_BYTES))  # max-file-size
+    found: list[Path] = []
+    targets = {checked}  # and the package's __init__.py when it re-exports the module (`from .trainer import *`)
+    package = checked.parent / "__init__.py"
+    folder = checked.parent
+    for _ in range(MAX_FOLDERS):
+        for candidate in _python_files(folder):
+            if candidate in targets or candidate in index.observers:
+                continue
+            try:
+                if candidate.stat().st_size > limit:
+                    continue
+                data = candidate.read_bytes()
+            except OSError:
+                continue
+            if not any(needle in data for needle in needles):
+                continue
+            if any(_resolves_to(index, parts, candidate, dots, targets) for dots, parts in imported_modules(data)):
+                if candidate == package.resolve():
+                    targets.add(candidate)
+                    needles.append(candidate.parent.name.encode("utf-8"))  # `from engine import Trainer`
+                    continue
+                found.append(candidate)
+            if len(found) >= MAX_IMPORTERS:
+                return found
+        if folder == root or folder.parent == folder:
+            break
+        folder = folder.parent
+    return found
+
+
+def _python_files(folder: Path) -> list[Path]:
+    try:
+        names = sorted(entry.name for entry in os.scandir(folder) if entry.name.endswith(".py") and entry.is_file())
+    except OSError:
+        return []
+    return [(folder / name).resolve() for name in names[:MAX_FILES_PER_FOLDER]]
+
+
+def _resolves_to(index: "ProjectIndex", parts: list[str], importer: Path, dots: int, targets: set[Path]) -> bool:
+    """`import pkg.trainer`, `from pkg.trainer import Trainer`, `from pkg import trainer`: the longest prefix of
+    the dotted name that is a module of the project, as Python resolves it."""
+    for split in range(len(parts), 0 if not dots else -1, -1):
+        target = index.find_module(parts[:split], importer, dots)
+        if target is not None:
+            return target.resolve() in targets
+    return False

@@ -1,0 +1,73 @@
+"""A checked module run as the project scripts nearby that import it use it (importers.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lossguard.static.checker import check_paths
+
+TRAINER = """
+import torch.nn as nn
+
+
+class Trainer:
+    def __init__(self, model, criterion=None):
+        self.model = model
+        self.criterion = criterion or nn.CrossEntropyLoss()
+
+    def fit(self, loader):
+        for x, y in loader:
+            loss = self.criterion(self.model(x), y)
+            loss.backward()
+"""
+MAIN = """
+import torch.nn as nn
+from engine.trainer import Trainer
+
+model = nn.Sequential(nn.Linear(10, 3){activation})
+Trainer(model, nn.CrossEntropyLoss()).fit(loader)
+"""
+
+
+def _project(root: Path, activation: str, main_folder: str = "") -> Path:
+    (root / "pyproject.toml").write_text("")
+    (root / "engine").mkdir()
+    (root / "engine" / "__init__.py").write_text("")
+    (root / "engine" / "trainer.py").write_text(TRAINER)
+    folder = root / main_folder
+    folder.mkdir(exist_ok=True)
+    (folder / "main.py").write_text(MAIN.format(activation=activation))
+    return root / "engine" / "trainer.py"
+
+
+def test_a_trainer_checked_alone_sees_the_model_its_importer_gives_it(tmp_path: Path) -> None:
+    trainer = _project(tmp_path, ", nn.Softmax(dim=1)")
+    (finding,) = check_paths([str(trainer)]).findings
+    assert (finding.code, finding.line) == ("LG102", 12)
+    assert "reached from" in finding.message and "main.py" in finding.message
+
+
+def test_a_trainer_given_logits_by_its_importer_is_silent(tmp_path: Path) -> None:
+    trainer = _project(tmp_path, "")
+    assert check_paths([str(trainer)]).findings == []
+
+
+def test_the_importer_itself_is_not_reported_when_only_the_trainer_is_checked(tmp_path: Path) -> None:
+    trainer = _project(tmp_path, ", nn.Softmax(dim=1)")
+    (tmp_path / "main.py").write_text((tmp_path / "main.py").read_text() + "nn.CrossEntropyLoss()(nn.Softmax(1)(x), y)\n")
+    findings = check_paths([str(trainer)]).findings
+    assert [f.path.endswith("trainer.py") for f in findings] == [True]
+
+
+def test_importers_are_looked_for_only_in_the_folders_above(tmp_path: Path) -> None:
+    trainer = _project(tmp_path, ", nn.Softmax(dim=1)", main_folder="scripts")
+    assert check_paths([str(trainer)]).findings == []
+
+
+def test_an_importer_through_the_packages_re_export_is_found(tmp_path: Path) -> None:
+    trainer = _project(tmp_path, ", nn.Softmax(dim=1)")
+    (tmp_path / "engine" / "__init__.py").write_text("from .trainer import Trainer\n")
+    main = tmp_path / "main.py"
+    main.write_text(main.read_text().replace("from engine.trainer import Trainer", "from engine import Trainer"))
+    (finding,) = check_paths([str(trainer)]).findings
+    assert finding.code == "LG102" and "main.py" in finding.message
