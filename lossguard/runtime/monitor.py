@@ -214,7 +214,13 @@ class Monitor:
                 continue
             site.one_hot = None
             _, place, seen = evidence
-            self._publish("LG201", seen, place, settings, "warn" if settings.policy == "raise" else settings.policy)
+            try:
+                self._publish("LG201", seen, place, settings,
+                              "warn" if settings.policy == "raise" else settings.policy)
+            except LossGuardWarning:  # `-W error` asked for the finding to be raised
+                raise
+            except Exception as error:  # read from `findings` or `uninstall()`: the caller's code must go on
+                self.internal_error(error)
 
     @staticmethod
     def _autocast_hides_dtype(inp: torch.Tensor, tgt: torch.Tensor) -> bool:
