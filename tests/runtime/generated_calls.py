@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from hypothesis import strategies as st
 
 from lossguard.contracts import LossContract
-from tests.runtime.parity import PARITY_DTYPES, loss_module
+from tests.runtime.parity import PARITY_DTYPES, loss_module, values_defined
 
 REDUCTIONS = ("mean", "sum", "none")
 _ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor] | None] = {
@@ -49,6 +49,10 @@ class LossCall:
     @property
     def arguments(self) -> tuple:
         return self.inputs, self.options
+
+    @property
+    def values_defined(self) -> bool:
+        return values_defined(self.contract.functional, self.inputs)
 
     def call(self) -> Callable[[], Any] | None:
         """The call as the user writes it; None for a module form that does not take these options."""
@@ -191,7 +195,7 @@ def _class_indices(draw: Any, maker: _Maker, dtype: torch.dtype, grad: bool, not
             target = maker.distribution(shape, target_dtype)
         elif kind == "one-hot":
             index = maker.indices(shape[:1] + shape[2:] if not unbatched else (), classes)
-            target = F.one_hot(index, classes).movedim(-1, 1 if not unbatched else 0).to(target_dtype)
+            target = F.one_hot(index, classes).movedim(-1, 1 if not unbatched else 0).contiguous().to(target_dtype)
         else:
             target = maker.binary(shape, target_dtype)
         return inp, _leaf(draw, target, grad and draw(st.booleans()), notes), classes

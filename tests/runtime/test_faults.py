@@ -15,6 +15,7 @@ import lossguard
 from lossguard.runtime import monitor, observe, report
 
 STEPS = 4
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _train() -> tuple[list[torch.Tensor], list[torch.Tensor]]:
