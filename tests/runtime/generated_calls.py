@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from hypothesis import strategies as st
@@ -146,7 +147,7 @@ def _leaf(draw: Any, tensor: torch.Tensor, grad: bool, notes: list[str]) -> torc
 
 def _target_shape(draw: Any, shape: tuple) -> tuple:
     """Mostly the expected shape; sometimes the (n, 1)/(n,) pitfall, a broadcast, or a plain mismatch."""
-    choice = draw(st.integers(0, 11))
+    choice = draw(st.integers(0, 23))
     if choice == 0:
         return (*shape, 1)
     if choice == 1 and shape and shape[-1] == 1:
@@ -217,11 +218,18 @@ def _weight(draw: Any, maker: _Maker, dtype: torch.dtype, size: int) -> dict:
     return {"weight": maker.unit((size + (draw(st.integers(0, 7)) == 0),), dtype) + 0.5}
 
 
+def _ignore_index(draw: Any) -> dict:
+    """An ignore_index, as a Python int, a 0-d tensor or a NumPy integer (PyTorch takes all three)."""
+    if not draw(st.booleans()):
+        return {}
+    kind = draw(st.sampled_from([int, int, torch.tensor, np.int64]))
+    return {"ignore_index": kind(draw(st.sampled_from([-100, -1, 0])))}
+
+
 def _cross_entropy(draw: Any, maker: _Maker, dtype: torch.dtype, grad: bool, notes: list[str]) -> tuple:
     inp, target, classes = _class_indices(draw, maker, dtype, grad, notes, True, probabilities=True)
     options = {**_weight(draw, maker, dtype, classes), **_reduction(draw)}
-    if draw(st.booleans()):
-        options["ignore_index"] = draw(st.sampled_from([-100, -1, 0]))
+    options.update(_ignore_index(draw))
     if draw(st.booleans()):
         options["label_smoothing"] = draw(st.sampled_from([0.0, 0.1, 0.5]))
     return (inp, target), options
@@ -230,8 +238,7 @@ def _cross_entropy(draw: Any, maker: _Maker, dtype: torch.dtype, grad: bool, not
 def _nll_loss(draw: Any, maker: _Maker, dtype: torch.dtype, grad: bool, notes: list[str]) -> tuple:
     inp, target, classes = _class_indices(draw, maker, dtype, grad, notes, True, probabilities=False)
     options = {**_weight(draw, maker, dtype, classes), **_reduction(draw)}
-    if draw(st.booleans()):
-        options["ignore_index"] = draw(st.sampled_from([-100, -1, 0]))
+    options.update(_ignore_index(draw))
     return (inp, target), options
 
 
@@ -259,12 +266,12 @@ def _elementwise_shape(draw: Any) -> tuple:
     return (batch, *draw(st.lists(st.integers(1, 4), max_size=3)))
 
 
-def _elementwise(target_kinds: tuple[str, ...], extra_options: Callable[[Any, _Maker, torch.dtype, tuple], dict]
-                 ) -> Callable[..., tuple]:
+def _elementwise(target_kinds: tuple[str, ...], extra_options: Callable[[Any, _Maker, torch.dtype, tuple], dict],
+                 input_kinds: tuple[str, ...] = ("normal",)) -> Callable[..., tuple]:
     """A builder for the losses that compare input and target element by element."""
     def build(draw: Any, maker: _Maker, dtype: torch.dtype, grad: bool, notes: list[str]) -> tuple:
         shape = _elementwise_shape(draw)
-        inp = _leaf(draw, maker.normal(shape, dtype), grad, notes)
+        inp = _leaf(draw, getattr(maker, draw(st.sampled_from(input_kinds)))(shape, dtype), grad, notes)
         kind = draw(st.sampled_from(target_kinds))
         target_dtype = _float_dtype(draw, dtype)
         target_shape = _target_shape(draw, shape)
@@ -350,7 +357,8 @@ _BUILDERS: dict[str, Callable[..., tuple]] = {
     "nll_loss": _nll_loss,
     "multi_margin_loss": _multi_margin_loss,
     "multilabel_margin_loss": _multilabel_margin_loss,
-    "binary_cross_entropy": _elementwise(("binary", "unit", "normal", "integer"), _bce_options),
+    "binary_cross_entropy": _elementwise(("binary", "unit", "normal", "integer"), _bce_options,
+                                         ("unit", "unit", "unit", "normal")),
     "binary_cross_entropy_with_logits": _elementwise(("binary", "unit", "normal", "integer"),
                                                      _bce_with_logits_options),
     "mse_loss": _elementwise(("normal", "normal", "integer"), _no_options),

@@ -16,6 +16,7 @@ import json
 import sys
 import traceback
 import warnings
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
@@ -50,6 +51,7 @@ class Outcome:
     result: Any
     warnings: list[tuple[type, str]]
     internal_errors: list[str]
+    findings: list[str]
 
 
 def same_bits(a: Any, b: Any) -> bool:
@@ -129,14 +131,22 @@ def outcome(call: Callable[[], Any], arguments: Any, guarded: bool) -> Outcome:
         else:
             result = _run(call, arguments)
     said = [(w.category, str(w.message)) for w in caught if not issubclass(w.category, LossGuardWarning)]
-    return Outcome(result, said, errors)
+    findings = [str(w.message) for w in caught if issubclass(w.category, LossGuardWarning)
+                and not str(w.message).startswith("lossguard: internal error")]
+    return Outcome(result, said, errors, findings)
 
 
-def difference(call: Callable[[], Any], arguments: Any, values_defined: bool = True) -> str | None:
+def difference(call: Callable[[], Any], arguments: Any, values_defined: bool = True,
+               tally: Counter | None = None) -> str | None:
     """How the call differs with the guard from without it; None when it does not. `values_defined=False`: PyTorch
-    gives no defined value for this call (see `values_defined`), so only the output's dtype and shape count."""
+    gives no defined value for this call (see `values_defined`), so only the output's dtype and shape count.
+    `tally` counts what PyTorch did without the guard (returned, raised in the call or in the backward) and the
+    guard's findings."""
     plain = outcome(call, arguments, guarded=False)
     guarded = outcome(call, arguments, guarded=True)
+    if tally is not None:
+        tally[f"raised in the {plain.result.stage}" if isinstance(plain.result, Raised) else "returned"] += 1
+        tally["with a finding of the guard"] += bool(guarded.findings)
     if guarded.internal_errors:
         return "internal error of the guard:\n" + guarded.internal_errors[0]
     # PyTorch warns some things once per process: only a warning the plain call did not give is the guard's.
@@ -196,16 +206,18 @@ def loss_module(contract: Any, options: dict) -> nn.Module | None:
 # -------------------------------------------------------------------------------- PyTorch's OpInfo samples
 def opinfo_parity(dtypes: tuple[torch.dtype, ...] = PARITY_DTYPES) -> dict:
     """Every OpInfo sample (and error input) of every wrapped loss on the CPU, functional and module form, with and
-    without the guard: {"covered": {loss: {form: count}}, "failures": [text]}."""
+    without the guard: {"covered": {loss: {form: count}}, "outcomes": {what PyTorch did: count}, "failures":
+    [text]}."""
     from torch.testing._internal.common_methods_invocations import op_db
 
     contracts = {c.functional: c for c in wrap.wrapped_contracts()}
     covered: dict[str, dict[str, int]] = {name: {"functional": 0, "module": 0, "error inputs": 0}
                                           for name in contracts}
     failures: list[str] = []
+    outcomes: Counter = Counter()
 
     def check(name: str, form: str, call: Callable[[], Any], arguments: Any, what: str) -> None:
-        found = difference(call, arguments, values_defined(name, arguments[0]))
+        found = difference(call, arguments, values_defined(name, arguments[0]), outcomes)
         covered[name][form] += 1
         if found is not None:
             failures.append(f"{name} {form} {what}: {found}")
@@ -231,7 +243,7 @@ def opinfo_parity(dtypes: tuple[torch.dtype, ...] = PARITY_DTYPES) -> dict:
                 inputs, options = (sample.input, *sample.args), dict(sample.kwargs)
                 check(name, "error inputs", lambda: function(*inputs, **options), (inputs, options),
                       f"error input {number}")
-    return {"covered": covered, "failures": failures}
+    return {"covered": covered, "outcomes": dict(outcomes), "failures": failures}
 
 
 if __name__ == "__main__":
