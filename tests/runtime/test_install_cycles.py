@@ -67,3 +67,20 @@ def test_a_guard_left_by_an_exception_is_still_removed(nesting: int) -> None:
                 raise RuntimeError("training failed")
         lossguard.uninstall()
         assert _originals() == originals and not wrap.is_patched()
+
+
+def test_installing_again_does_not_show_the_programs_warnings_again() -> None:
+    # Each installation compiled the forwarders under warnings.catch_warnings, which resets every once-per-location
+    # registry of the process: a warning shown once was shown again after every install.
+    lossguard.install().uninstall()  # the first installation may compile
+
+    def program_warns() -> None:
+        warnings.warn("the program's own warning", UserWarning)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        for _ in range(3):
+            program_warns()
+            with lossguard.guard():
+                program_warns()
+    assert len(caught) == 1
