@@ -1,7 +1,7 @@
 """Parity as a property: for every wrapped loss, in functional and module form, the guard changes no output, no
 gradient and no exception, on PyTorch's own OpInfo samples and on hypothesis-generated calls (see parity.py).
 
-Seeded and bounded for CI: LOSSGUARD_PARITY_EXAMPLES generated calls per loss (default 40), LOSSGUARD_PARITY_SEED
+Seeded and bounded for CI: LOSSGUARD_PARITY_EXAMPLES generated calls per loss (default 100), LOSSGUARD_PARITY_SEED
 picks other ones (derandomised by default); bench/runtime_parity.py is the long run by hand.
 """
 
@@ -21,7 +21,7 @@ from tests.runtime.parity import difference
 hypothesis = pytest.importorskip("hypothesis")
 from tests.runtime.generated_calls import loss_calls  # noqa: E402  (needs hypothesis)
 
-EXAMPLES = int(os.environ.get("LOSSGUARD_PARITY_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("LOSSGUARD_PARITY_EXAMPLES", "100"))
 SEED = os.environ.get("LOSSGUARD_PARITY_SEED")
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = wrap.wrapped_contracts()
