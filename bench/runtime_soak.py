@@ -5,12 +5,14 @@ A tiny MLP trains for --steps steps (default 10,000) in a fresh process, once wi
 in the training step, the functional form for a logged auxiliary loss, and an evaluation loss under `no_grad`
 every 10th step; one call site has a pitfall (softmax into cross_entropy), so the guard also keeps a finding.
 Resident memory (RSS) is read after a warm-up of 100 steps, at 1,000 steps and at the end; the figures printed are
-each run's RSS and its growth from step 1,000 to the end, with and without the guard. Nothing is asserted.
+each run's RSS and its growth from step 1,000 to the end, with and without the guard, whether every step's losses
+were bit-identical, and what the guard keeps at the end. Nothing is asserted.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -42,6 +44,7 @@ def train(steps: int, guarded: bool) -> dict:
     x, y = torch.randn(32, 20), torch.randint(0, 3, (32,))
     handle = lossguard.install(policy="log") if guarded else None
     marks = {}
+    losses = hashlib.sha256()  # every step's loss values, bit for bit
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for step in range(1, steps + 1):
@@ -51,15 +54,26 @@ def train(steps: int, guarded: bool) -> dict:
             auxiliary = F.cross_entropy(F.softmax(logits.detach(), dim=1), y)  # the pitfall, logged only
             loss.backward()
             optimizer.step()
+            losses.update(torch.stack([loss.detach(), auxiliary]).numpy().tobytes())
             if step % 10 == 0:
                 with torch.no_grad():
                     criterion(model(x), y)
             if step in (100, 1_000, steps):
                 marks[step] = rss_mb()
     findings = len(handle.findings) if handle else 0
+    state = _guard_state() if handle else {}
     if handle:
         handle.uninstall()
-    return {"rss": marks, "findings": findings, "last_loss": float(loss), "auxiliary": float(auxiliary)}
+    return {"rss": marks, "findings": findings, "last_loss": float(loss), "auxiliary": float(auxiliary),
+            "losses": losses.hexdigest(), "state": state}
+
+
+def _guard_state() -> dict:
+    """What the guard keeps: call sites, cached verdicts, classified code objects, findings (all bounded)."""
+    from lossguard.runtime import api, monitor, report
+
+    return {"call sites": len(api._monitor.sites), "verdicts": len(api._monitor.verdicts),
+            "code objects": len(report._internal_code), "findings": len(monitor.ALL_FINDINGS)}
 
 
 def main() -> int:
@@ -86,7 +100,8 @@ def main() -> int:
     plain, guarded = ({int(k): v for k, v in runs[m]["rss"].items()} for m in ("plain", "guarded"))
     extra = (guarded[end] - guarded[1000]) - (plain[end] - plain[1000])
     print(f"guard's extra growth from step 1000 to {end}: {extra:+.2f} MB; "
-          f"same last loss: {runs['plain']['last_loss'] == runs['guarded']['last_loss']}")
+          f"same losses at every step: {runs['plain']['losses'] == runs['guarded']['losses']}")
+    print(f"the guard's state at the end: {runs['guarded']['state']}")
     return 0
 
 

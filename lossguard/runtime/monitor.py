@@ -214,7 +214,13 @@ class Monitor:
                 continue
             site.one_hot = None
             _, place, seen = evidence
-            self._publish("LG201", seen, place, settings, "warn" if settings.policy == "raise" else settings.policy)
+            try:
+                self._publish("LG201", seen, place, settings,
+                              "warn" if settings.policy == "raise" else settings.policy)
+            except LossGuardWarning:  # `-W error` asked for the finding to be raised
+                raise
+            except Exception as error:  # read from `findings` or `uninstall()`: the caller's code must go on
+                self.internal_error(error)
 
     @staticmethod
     def _autocast_hides_dtype(inp: torch.Tensor, tgt: torch.Tensor) -> bool:
@@ -350,48 +356,85 @@ def check(contract: LossContract, arguments: tuple) -> Any:
     if monitor is None or _tracing_state() is not None or (
             _COMPILER._is_compiling_flag if _COMPILER is not None else torch.compiler.is_compiling()):
         return None
+    if _dispatching and _thread_id() in _dispatching:
+        return None  # called again by a tensor subclass's __torch_function__: the user's call was checked
     try:
         settings = monitor.settings
-        inp = arguments[0]
-        if settings is None or inp.__class__ is not _Tensor and (
-                not isinstance(inp, _Tensor) or _is_functorch_wrapped(inp)):
+        if settings is None:
             return None
+        inp = arguments[0]
         position = contract.target_position
         tgt = arguments[position] if position is not None else None
         caller = sys._getframe(2)  # the frame that called the loss (1 is the loss's forwarder)
-        where = report.user_frame(caller)
-        code = where.f_code if where is not None else None
-        site_key = (id(code), where.f_lasti if where is not None else 0)  # by id: hashing code objects is slow
-        site = monitor.sites.get(site_key)
-        if site is None or site.code is not code:
-            if len(monitor.sites) >= _SITE_LIMIT:  # fresh code objects (exec, re-run cells) must not grow it forever
-                monitor.sites.clear()
-            site = monitor.sites[site_key] = _Site(code)
-        if site.graph:
-            return None
-        calls = site.calls = site.calls + 1
-        # An integer input never requires grad and a float one's LG401 depends on its producer only: the dtype
-        # and the producer stand for `requires_grad`.
-        if tgt.__class__ is _Tensor or isinstance(tgt, _Tensor):
-            signature = (contract, inp.grad_fn.__class__, inp.dtype, inp.shape, _grad_enabled(), tgt.dtype,
-                         tgt.shape)
-        else:
-            signature = (contract, inp.grad_fn.__class__, inp.dtype, inp.shape, _grad_enabled(), None, None)
-        if calls < site.next_value_check and signature == site.signature:
-            verdict = site.verdict
-            after = monitor.report(contract, verdict, inp, tgt, observe.producer(inp)[1], None, caller, where,
-                                   settings) if verdict else None
-        else:
-            after = monitor.judge_call(contract, site, calls, signature, inp, tgt, arguments, caller, where, settings)
-        if contract.functional in _SIZE_WARNING_LOSSES and signature[6] is not None and (
-                signature[3] != signature[6]):
-            return report.warnings_at(caller, after)  # PyTorch warns about these sizes: at the user's line
-        return after
+        if inp.__class__ is _Tensor and (tgt.__class__ is _Tensor or not isinstance(tgt, _Tensor)):
+            return _check(monitor, settings, contract, arguments, inp, tgt, caller)
+        if not isinstance(inp, _Tensor) or inp.__class__ is not _Tensor and _is_functorch_wrapped(inp):
+            return None  # not a tensor; inside a torch.func transform
+        # A tensor subclass: its __torch_function__ must not see the guard's reads (a handler that logs, counts
+        # or refuses what it does not know would see calls the program never made).
+        with _torch_function_of_subclasses_disabled():
+            after = _check(monitor, settings, contract, arguments, inp, tgt, caller)
+        return _through_dispatch(after)
     except (LossGuardError, LossGuardWarning):  # a LossGuardWarning raised: `-W error` asked for the finding so
         raise
     except Exception as error:
         monitor.internal_error(error)
         return None
+
+
+_torch_function_of_subclasses_disabled = torch._C.DisableTorchFunctionSubclass
+_thread_id = threading.get_ident
+_dispatching: set[int] = set()  # threads running a loss whose arguments dispatch to __torch_function__
+
+
+def _through_dispatch(then: Any) -> Any:
+    """The follow-up of a call with tensor subclasses: PyTorch hands the call to the subclass's
+    `__torch_function__`, which calls the loss again (`super().__torch_function__` does, and so does a handler
+    that unwraps its tensors); that inner call is part of the user's call, already checked, and is not checked
+    (nor reported at the handler's line) again."""
+    def call(original: Any, args: tuple, kwargs: dict) -> Any:
+        thread = _thread_id()
+        _dispatching.add(thread)
+        try:
+            return then(original, args, kwargs) if then is not None else original(*args, **kwargs)
+        finally:
+            _dispatching.discard(thread)
+    return call
+
+
+def _check(monitor: Monitor, settings: Settings, contract: LossContract, arguments: tuple, inp: torch.Tensor,
+           tgt: Any, caller: FrameType) -> Any:
+    """`check` for a tensor input: the call site, the metadata, the verdict (cached, or judged anew)."""
+    if inp.is_nested or tgt.__class__ is _Tensor and tgt.is_nested:
+        return None  # a nested tensor has no shape to judge
+    where = report.user_frame(caller)
+    code = where.f_code if where is not None else None
+    site_key = (id(code), where.f_lasti if where is not None else 0)  # by id: hashing code objects is slow
+    site = monitor.sites.get(site_key)
+    if site is None or site.code is not code:
+        if len(monitor.sites) >= _SITE_LIMIT:  # fresh code objects (exec, re-run cells) must not grow it forever
+            monitor.sites.clear()
+        site = monitor.sites[site_key] = _Site(code)
+    if site.graph:
+        return None
+    calls = site.calls = site.calls + 1
+    # An integer input never requires grad and a float one's LG401 depends on its producer only: the dtype
+    # and the producer stand for `requires_grad`.
+    if tgt.__class__ is _Tensor or isinstance(tgt, _Tensor):
+        signature = (contract, inp.grad_fn.__class__, inp.dtype, inp.shape, _grad_enabled(), tgt.dtype,
+                     tgt.shape)
+    else:
+        signature = (contract, inp.grad_fn.__class__, inp.dtype, inp.shape, _grad_enabled(), None, None)
+    if calls < site.next_value_check and signature == site.signature:
+        verdict = site.verdict
+        after = monitor.report(contract, verdict, inp, tgt, observe.producer(inp)[1], None, caller, where,
+                               settings) if verdict else None
+    else:
+        after = monitor.judge_call(contract, site, calls, signature, inp, tgt, arguments, caller, where, settings)
+    if contract.functional in _SIZE_WARNING_LOSSES and signature[6] is not None and (
+            signature[3] != signature[6]):
+        return report.warnings_at(caller, after)  # PyTorch warns about these sizes: at the user's line
+    return after
 
 
 def _next_value_check(calls: int, settings: Settings) -> int | float:

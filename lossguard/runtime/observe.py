@@ -15,6 +15,7 @@ Two sources of evidence, both chosen so that a genuine model output is never mis
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +49,7 @@ _node_actions: dict[type, Any] = {}  # grad_fn class -> Kind, _VIEW, ZERO_GRAD, 
 _CUSTOM_FUNCTION_BACKWARD = torch.autograd.function.BackwardCFunction
 
 _DTYPE_NAMES: dict[torch.dtype, str] = {}
+_INT64_MIN, _INT64_MAX = torch.iinfo(torch.int64).min, torch.iinfo(torch.int64).max
 _INTEGER_DTYPES = frozenset({torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8, torch.bool})
 
 # How far from 1 a row sum may be and still count as "sums to 1", by input dtype. bfloat16 keeps 8 bits of
@@ -102,10 +104,18 @@ def producer(tensor: torch.Tensor) -> tuple[Any, str | None]:
     return None, None
 
 
-def ignore_index(arguments: tuple) -> int:
-    """`ignore_index` of cross_entropy / nll_loss (the 5th parameter of both)."""
+def ignore_index(arguments: tuple) -> int | None:
+    """`ignore_index` of cross_entropy / nll_loss (the 5th parameter of both), as PyTorch reads it: any integer,
+    a NumPy integer or a 0-d integer tensor included. None when it is not an integer (PyTorch refuses it): then
+    which indices are ignored is unknown."""
     value = arguments[4] if len(arguments) > 4 else -100
-    return int(value) if isinstance(value, int) else -100
+    if isinstance(value, bool):
+        return None
+    try:
+        index = operator.index(value)
+    except (TypeError, ValueError, RuntimeError):
+        return None
+    return index if _INT64_MIN <= index <= _INT64_MAX else None
 
 
 @dataclass(frozen=True)
@@ -119,10 +129,11 @@ class ValueFacts:
 
 
 def is_value_checkable(tensor: Any) -> bool:
-    """Plain dense tensors holding real data: not meta, not sparse, not fake or functorch wrappers, not tensor
-    subclasses."""
+    """Plain dense tensors holding real numbers: not meta, not sparse, not fake or functorch wrappers, not tensor
+    subclasses, not nested, not complex (reading one as real warns) or quantized."""
     return ((type(tensor) is torch.Tensor or type(tensor) is torch.nn.Parameter) and tensor.device.type != "meta"
-            and tensor.layout is torch.strided)
+            and tensor.layout is torch.strided and not tensor.is_nested and not tensor.is_complex()
+            and not tensor.is_quantized)
 
 
 def check_values(contract: LossContract, inp: torch.Tensor, tgt: Any, input_kind: Any,
@@ -207,6 +218,8 @@ def _target_stats(contract: LossContract, inp: torch.Tensor, tgt: torch.Tensor, 
     if task in CLASS_INDEX_TASKS:
         if tgt.dtype in _INTEGER_DTYPES and tgt.dtype is not torch.bool and tgt.ndim == inp.ndim - 1:
             ignored = ignore_index(arguments)
+            if ignored is None:  # not an index PyTorch takes: which classes count is unknown
+                return
             t = tgt.to(torch.int64)
             is_ignored = t == ignored
             stats += [torch.where(is_ignored, torch.iinfo(torch.int64).max, t).min(),

@@ -16,8 +16,9 @@ import sys
 import tempfile
 import time
 import warnings
+from contextlib import contextmanager
 from types import FrameType
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 
@@ -310,16 +311,32 @@ SIZE_WARNING_LOSSES = frozenset({"mse_loss", "l1_loss", "smooth_l1_loss", "huber
 _registries: dict[str, dict] = {}  # "default" warnings shown once per location, for files whose globals we lack
 
 
+@contextmanager
+def _every_warning_recorded() -> Iterator[list[warnings.WarningMessage]]:
+    """`warnings.catch_warnings(record=True)` with the "always" filter, without telling the warnings module that
+    its filters changed: that resets every "once per location" registry of the process, so that each warning the
+    program had been shown once (PyTorch's size warning here first) was shown again after every such call."""
+    module = warnings
+    saved = module.filters, module.showwarning, module._showwarnmsg_impl  # type: ignore[attr-defined]
+    caught: list[warnings.WarningMessage] = []
+    module.filters = [("always", None, Warning, None, 0)]  # type: ignore[attr-defined]
+    module.showwarning = module._showwarning_orig  # type: ignore[attr-defined]
+    module._showwarnmsg_impl = caught.append  # type: ignore[attr-defined]
+    try:
+        yield caught
+    finally:
+        module.filters, module.showwarning, module._showwarnmsg_impl = saved  # type: ignore[attr-defined]
+
+
 def warnings_at(caller: FrameType, then: Any) -> Any:
     """What a patched loss calls instead of PyTorch's function (see wrap.py) when PyTorch will warn about the
     arguments: the call (through `then`, the check's own follow-up, if any), with the warnings that name the
     guard's frames moved to `caller`, the line PyTorch would name without the guard, through that frame's filters
-    and registry. Only such calls come here: `warnings.catch_warnings` is process-wide, and costs a few
-    microseconds. Under `-W error` the warning is raised from here, after the loss was computed: the program stops
-    at the same call with the same exception as without the guard."""
+    and registry. Only such calls come here: recording warnings is process-wide, and costs a few microseconds.
+    Under `-W error` the warning is raised from here, after the loss was computed: the program stops at the same
+    call with the same exception as without the guard."""
     def call(original: Any, args: tuple, kwargs: dict) -> Any:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with _every_warning_recorded() as caught:
             result = then(original, args, kwargs) if then is not None else original(*args, **kwargs)
         for warning in caught:
             if os.path.abspath(warning.filename).startswith(_RUNTIME_DIR):  # named the guard, not the user

@@ -19,6 +19,7 @@ Every `nn` loss module's `forward` calls these functions, so the module form is 
 
 from __future__ import annotations
 
+import functools
 import inspect
 import types
 import warnings
@@ -64,6 +65,21 @@ def _forwarder_code(function: types.FunctionType, contract: LossContract, origin
     keyword_only = code.co_varnames[code.co_argcount:code.co_argcount + code.co_kwonlyargcount]
     if code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS) or code.co_posonlyargcount:
         return None
+    body = _forwarder_template(function.__name__, positional, keyword_only, code.co_filename)
+    slots = {_CHECK: check, _CONTRACT: contract, _ORIGINAL: original}
+    names = {"co_name": code.co_name}
+    if hasattr(code, "co_qualname"):  # Python >= 3.11
+        names["co_qualname"] = code.co_qualname
+    return body.replace(co_consts=tuple(slots.get(c, c) if isinstance(c, str) else c for c in body.co_consts),
+                        co_firstlineno=code.co_firstlineno, **names)
+
+
+@functools.lru_cache(maxsize=None)
+def _forwarder_template(name: str, positional: tuple[str, ...], keyword_only: tuple[str, ...],
+                        filename: str) -> types.CodeType:
+    """The forwarder's code with string slots for the check, the contract and the original; compiled once per
+    loss, not at every installation (compiling is the slow part, and silencing its warning resets the warnings
+    module's once-per-location registries)."""
     parameters = ", ".join([*positional, *(["*", *keyword_only] if keyword_only else [])])
     call = f'"{_ORIGINAL}"({", ".join([*positional, *(f"{k}={k}" for k in keyword_only)])})'
     everything = ", ".join([*positional, *keyword_only]) + ","
@@ -72,18 +88,12 @@ def _forwarder_code(function: types.FunctionType, contract: LossContract, origin
     # One line, so that every instruction maps to the `def` line of the original in tracebacks. The check returns
     # None (call the original), or a function that makes the call itself (to hook its output for LG401, or to
     # move PyTorch's own warnings to the user's line): it gets the original and the arguments.
-    source = (f"def {function.__name__}({parameters}): return {call} if ({_AFTER} := "
+    source = (f"def {name}({parameters}): return {call} if ({_AFTER} := "
               f'"{_CHECK}"("{_CONTRACT}", ({everything}))) is None else {_AFTER}({handed})')
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SyntaxWarning)  # "'str' object is not callable": the strings are slots
-        module = compile(source, code.co_filename, "exec")
-    body = next(c for c in module.co_consts if isinstance(c, types.CodeType))
-    slots = {_CHECK: check, _CONTRACT: contract, _ORIGINAL: original}
-    names = {"co_name": code.co_name}
-    if hasattr(code, "co_qualname"):  # Python >= 3.11
-        names["co_qualname"] = code.co_qualname
-    return body.replace(co_consts=tuple(slots.get(c, c) if isinstance(c, str) else c for c in body.co_consts),
-                        co_firstlineno=code.co_firstlineno, **names)
+        module = compile(source, filename, "exec")
+    return next(c for c in module.co_consts if isinstance(c, types.CodeType))
 
 
 def _copy(function: types.FunctionType) -> types.FunctionType:

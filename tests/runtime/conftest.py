@@ -28,3 +28,9 @@ def quiet():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         yield caught
+
+
+@pytest.fixture
+def one_thread():
+    """Small losses run in one thread: on a shared machine, waking the intra-op pool costs milliseconds a call."""
+    torch.set_num_threads(1)  # `_no_guard_left_behind` restores the count

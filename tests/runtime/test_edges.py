@@ -124,6 +124,24 @@ def test_pytorchs_own_warning_in_the_module_form_is_where_pytorch_puts_it():
     assert (with_guard.filename, with_guard.lineno) == (without.filename, without.lineno)
 
 
+def test_warnings_shown_once_per_line_stay_shown_once_with_the_guard():
+    # Recording PyTorch's size warning with warnings.catch_warnings told the warnings module that its filters had
+    # changed, which resets every "once per location" registry: this warning, and every other warning of the
+    # program, was shown again on every step.
+    def three_steps() -> list[str]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            for _ in range(3):
+                F.mse_loss(torch.randn(8, 1), torch.randn(8))
+                warnings.warn("the program's own warning", UserWarning)
+        return [str(w.message)[:24] for w in caught]
+
+    without = three_steps()
+    with lossguard.guard(ignore=["LG3"]):
+        with_guard = three_steps()
+    assert with_guard == without == ["Using a target size (tor", "the program's own warnin"]
+
+
 def test_pytorchs_warning_under_w_error_is_raised_as_without_the_guard():
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -3,27 +3,43 @@ wrapped function is the original object again, and a loss called in between is c
 
 from __future__ import annotations
 
+import inspect
 import random
 import warnings
 
 import pytest
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
 import lossguard
-from lossguard.runtime import wrap
+from lossguard.runtime import api, wrap
 
 CYCLES = 1_000
 
 
 def _originals() -> dict[str, object]:
-    """Each wrapped function's identity and code: the guard swaps the code of PyTorch's own function object."""
-    return {contract.functional: (getattr(F, contract.functional), getattr(F, contract.functional).__code__)
-            for contract in wrap.wrapped_contracts()}
+    """Each wrapped function's identity and code (the guard swaps the code of PyTorch's own function object), and
+    everything else a function carries, each by identity; the `forward` of each loss module as well."""
+    found: dict[str, object] = {}
+    for contract in wrap.wrapped_contracts():
+        function = getattr(F, contract.functional)
+        found[contract.functional] = (function, function.__code__, function.__defaults__, function.__kwdefaults__,
+                                      function.__globals__, function.__dict__, function.__closure__,
+                                      function.__annotations__, function.__doc__, function.__name__,
+                                      function.__qualname__, function.__module__)
+        found[contract.module] = (getattr(nn, contract.module).forward,)
+    return found
+
+
+def _changed(originals: dict[str, object]) -> list[str]:
+    return [name for name, now in _originals().items()
+            if any(a is not b for a, b in zip(now, originals[name]))]  # type: ignore[call-overload]
 
 
 def test_install_uninstall_and_guard_nested_and_repeated_restore_every_function() -> None:
     originals = _originals()
+    filters, signature = len(warnings.filters), inspect.signature(F.cross_entropy)
     rng = random.Random(12)
     logits, target = torch.randn(4, 3), torch.tensor([0, 2, 1, 0])
     expected = F.cross_entropy(logits, target)
@@ -50,10 +66,9 @@ def test_install_uninstall_and_guard_nested_and_repeated_restore_every_function(
             else:
                 for handle in handles:
                     handle.uninstall()
-            changed = [name for name, now in _originals().items()
-                       if now[0] is not originals[name][0] or now[1] is not originals[name][1]]
-            assert changed == [], f"cycle {cycle}: not restored: {changed}"
-            assert not wrap.is_patched()
+            assert _changed(originals) == [], f"cycle {cycle}: not restored: {_changed(originals)}"
+            assert not wrap.is_patched() and api._handles == [] and api._monitor is None
+    assert len(warnings.filters) == filters and inspect.signature(F.cross_entropy) == signature
 
 
 @pytest.mark.parametrize("nesting", [1, 5])
@@ -66,4 +81,21 @@ def test_a_guard_left_by_an_exception_is_still_removed(nesting: int) -> None:
             with lossguard.guard("log"):
                 raise RuntimeError("training failed")
         lossguard.uninstall()
-        assert _originals() == originals and not wrap.is_patched()
+        assert _changed(originals) == [] and not wrap.is_patched()
+
+
+def test_installing_again_does_not_show_the_programs_warnings_again() -> None:
+    # Each installation compiled the forwarders under warnings.catch_warnings, which resets every once-per-location
+    # registry of the process: a warning shown once was shown again after every install.
+    lossguard.install().uninstall()  # the first installation may compile
+
+    def program_warns() -> None:
+        warnings.warn("the program's own warning", UserWarning)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        for _ in range(3):
+            program_warns()
+            with lossguard.guard():
+                program_warns()
+    assert len(caught) == 1
