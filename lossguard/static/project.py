@@ -79,6 +79,7 @@ class ProjectIndex:
         self._candidate_imports: dict[tuple[Path, int], bool] = {}
         self._found_modules: dict[tuple[tuple[str, ...], Path, int], Path | None] = {}  # file-system look-ups
         self._names_a_loss: dict[Path, bool] = {}  # imported modules' pre-filter verdicts
+        self.loss_naming_files: dict[Path, list[tuple[Path, bytes]]] = {}  # by folder, for the pre-filter
 
     # ------------------------------------------------------------------ observers
     def observer_for_source(self, source: str, display: str, key: Path | None, locate=_no_cells) -> ModuleObserver:

@@ -22,6 +22,7 @@ from lossguard.static import shapes, tables
 from lossguard.static.data import batched, row_of
 from lossguard.static.frame import Frame
 from lossguard.static.imports import ImportMap
+from lossguard.static.one_hot import STACKING_FUNCTIONS, stacks_class_masks
 from lossguard.static.suppressions import is_suppressed
 from lossguard.static.syntax import argument_expr, keyword_value, literal_str
 from lossguard.static.values import (
@@ -117,6 +118,8 @@ class TorchSemantics:
             return replace(first, shape=None, classes_last=False) if isinstance(first, Tensor) else None
         if name in N.MEANS and args:
             return _mean_of(first)
+        if name in STACKING_FUNCTIONS and stacks_class_masks(call):
+            return Tensor(Kind.ONE_HOT, self._origin(call, "one-hot encoding (one equality mask per class)"), "bool")
         if name in N.JOINING_FUNCTIONS and args:
             dim = argument_expr(call, 1, "dim")
             along_batch = dim is None or shapes.literal_int(dim) == 0
