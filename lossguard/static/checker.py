@@ -125,7 +125,7 @@ def check_paths(paths: list[str], enabled: frozenset[str] | None = None, config:
             outcomes[file] = f"{display_path(file)}:1:1: error: cannot read: {error.strerror or error}"
             continue
         if (not may_call_a_loss(data) and not imports.imports_a_candidate(Path(file), data, may_call_a_loss)
-                and not imported_by_a_candidate(imports, Path(file), may_call_a_loss)):
+                and not imported_by_a_candidate(imports, Path(file), data, may_call_a_loss)):
             continue
         if cache is not None:
             key = Path(file).resolve()

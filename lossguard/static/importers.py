@@ -17,6 +17,7 @@ one analysis may read.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -28,6 +29,7 @@ MAX_IMPORT_CHAIN = 2  # an importer, and an importer of an importer
 MAX_FOLDERS = 4  # the checked file's folder and three parents, within the project root
 MAX_FILES_PER_FOLDER = 48
 MAX_IMPORTER_BYTES = 200_000
+_LOSS_WORD = re.compile(rb"loss", re.IGNORECASE)
 
 
 def importers_of(index: "ProjectIndex", checked: Path) -> list[Path]:
@@ -90,14 +92,18 @@ def _direct_importers(index: "ProjectIndex", imported: Path, known: set[Path], l
     return found
 
 
-def imported_by_a_candidate(index: "ProjectIndex", path: Path, is_candidate: Callable[[bytes], bool]) -> bool:
+def imported_by_a_candidate(index: "ProjectIndex", path: Path, data: bytes,
+                            is_candidate: Callable[[bytes], bool]) -> bool:
     """The pre-filter's question for a file that names no loss: does a module nearby that names one import it?
     A Lightning module or a trainer class calls `self.criterion(...)` without naming a loss; the module that
-    builds it with `nn.CrossEntropyLoss()` does, and it is run as this file's importer. Folders are listed and
-    their loss-naming modules read once per run (cached on the index); only the direct importers are looked for."""
+    builds it with `nn.CrossEntropyLoss()` does, and it is run as this file's importer. Only a file that speaks of
+    a loss at all (the word in any case: `loss = self.criterion(...)`, `self.loss_fn`, a logged `val_loss`) is
+    looked at: the models and datasets a training script imports hold no loss call, and analysing each of them
+    would slow every run. Folders are listed and their loss-naming modules read once per run (cached on the
+    index); only the direct importers are looked for."""
     from lossguard.static.project import _ROOT_MARKERS, imported_modules, project_root
 
-    if path.suffix != ".py":
+    if path.suffix != ".py" or _LOSS_WORD.search(data) is None:
         return False
     checked = Path(os.path.abspath(path))
     needle = (checked.stem if checked.name != "__init__.py" else checked.parent.name).encode("utf-8")

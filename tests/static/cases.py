@@ -2353,3 +2353,30 @@ case("lightning-module-setup-assigns-a-loss-for-sigmoid-outputs", _DATAMODULE_SE
     "self.head = nn.Linear(64, 4)", "self.head = nn.Sequential(nn.Linear(64, 4), nn.Sigmoid())"))
 case("lightning-module-setup-assigns-a-loss-for-logits", _DATAMODULE_SETUP.format(
     label="torch.tensor(label, dtype=torch.float32)", loss="nn.BCEWithLogitsLoss()", marker=""))
+
+_AUGMENTED_MASKS = """
+import numpy as np
+
+
+def encode(label_map, classes, augment=None):
+    masks = np.stack([label_map == k for k in range(classes)], axis=0)
+    if augment is not None:
+        masks = augment(masks)
+    return torch.as_tensor({masks}, dtype={dtype})
+
+
+def epoch(net, pairs, augment):
+    criterion = nn.CrossEntropyLoss()
+    for image, label_map in pairs:
+        loss = criterion(net(image), encode(label_map, 5, augment)){marker}
+        loss.backward()
+
+
+net = nn.Conv2d(3, 5, kernel_size=3, padding=1)
+epoch(net, train_pairs, random_flips)
+epoch(net, val_pairs, None)
+"""
+case("class-masks-through-an-unread-augmentation-on-one-path", _AUGMENTED_MASKS.format(
+    masks="masks", dtype="torch.float32", marker="  # LG201"))
+case("class-masks-through-an-unread-augmentation-back-to-indices", _AUGMENTED_MASKS.format(
+    masks="masks.argmax(0)", dtype="torch.long", marker=""))

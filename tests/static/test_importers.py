@@ -83,7 +83,8 @@ class Stepper:
 
     def run(self, batches):
         for inputs, labels in batches:
-            self.objective(self.net(inputs), labels).backward()
+            loss = self.objective(self.net(inputs), labels)
+            loss.backward()
 """
 BUILDERS = """
 import torch.nn as nn
