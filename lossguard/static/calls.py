@@ -305,6 +305,11 @@ class Calls:
                    "validate": [("validation_step", 1, ("dataloaders",), "val_dataloader")],
                    "test": [("test_step", 1, ("dataloaders",), "test_dataloader")]}[method]
         datamodule = _argument(args, None, ("datamodule",))
+        model = self._lightning_setup(model, method, frame)
+        if isinstance(datamodule, Instance):
+            datamodule = self._lightning_setup(datamodule, method, frame)
+        if not isinstance(model, Instance):
+            return None
         for step, position, keywords, hook in loaders:
             loader = _argument(args, position, keywords)
             if loader is None and isinstance(datamodule, Instance):
@@ -313,6 +318,15 @@ class Calls:
             if batch is not None:
                 self.call_method(model, step, _NO_CALL, [(None, batch), (None, Number())], [None, None], frame)
         return None
+
+    def _lightning_setup(self, instance: Instance, stage: str, frame: Frame) -> Value:
+        """The Trainer calls `setup(stage)` on the model and the datamodule before it asks for any dataloader:
+        datasets (and sometimes losses) that `setup` assigns are there when the steps run."""
+        member = self.class_member(instance.cls, "setup")
+        if not isinstance(member, Function) or member.owner is None or "staticmethod" in decorator_names(member.node):
+            return instance
+        _, changed = self.summarise(member, [(None, instance), (None, Const(stage))], frame)
+        return changed.get(0, instance)
 
     def _argparse_method(self, base: ArgParser, method: str, call: ast.Call, args: Args, receiver: ast.AST | None,
                          frame: Frame) -> Value:

@@ -19,6 +19,7 @@ from lossguard.config import Config
 from lossguard.contracts import prefilter_vocabulary
 from lossguard.findings import Finding, sort_findings
 from lossguard.static.discover import discover
+from lossguard.static.importers import imported_by_a_candidate
 from lossguard.static.notebook import NotebookProgram, read_notebook
 from lossguard.static.paths import display_path, displayed
 from lossguard.static.project import ProjectIndex
@@ -123,7 +124,8 @@ def check_paths(paths: list[str], enabled: frozenset[str] | None = None, config:
             result.files_checked += 1
             outcomes[file] = f"{display_path(file)}:1:1: error: cannot read: {error.strerror or error}"
             continue
-        if not may_call_a_loss(data) and not imports.imports_a_candidate(Path(file), data, may_call_a_loss):
+        if (not may_call_a_loss(data) and not imports.imports_a_candidate(Path(file), data, may_call_a_loss)
+                and not imported_by_a_candidate(imports, Path(file), data, may_call_a_loss)):
             continue
         if cache is not None:
             key = Path(file).resolve()

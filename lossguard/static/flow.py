@@ -22,6 +22,7 @@ from lossguard.findings import Finding
 from lossguard.static.budget import Budget
 from lossguard.static.calls import Calls
 from lossguard.static.classes import ClassInfo
+from lossguard.static.conversions import ConversionLog
 from lossguard.static.expressions import Expressions
 from lossguard.static.frame import Frame
 from lossguard.static.imports import ImportMap
@@ -69,6 +70,7 @@ class ModuleObserver(Statements, Expressions, Calls, TorchSemantics):
         self._globals_state = "new"  # new -> running -> done
         self._functions_done = False
         self.findings: list[Finding] = []
+        self.conversions = ConversionLog()  # shared by the modules of one analysis (project.py)
         self.globals_env: dict[str, Value] = {}
         self.stable_globals = names_bound_once(module.body)
         self.closures: dict[ast.AST, Mapping[str, Value]] = {}

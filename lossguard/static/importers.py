@@ -4,7 +4,8 @@ A file checked alone (as pre-commit checks one staged file) often holds only hal
 the class whose `train()` calls `self.criterion(self.model(x), y)`, and `main.py` builds it with the model, the
 loss and the argparse defaults. Read alone, the trainer's attributes are unknown and it stays silent; checking
 `main.py` would report the finding in `trainer.py`. So the analysis of a checked module also runs the few project
-modules nearby that import it, keeping only the findings that lie in the checked module itself: the same findings
+modules nearby that import it, or that import such an importer (the entry script often reaches the checked module
+through a module of helpers), keeping only the findings that lie in the checked module itself: the same findings
 checking those importers would report there, no more.
 
 Bounded: importers are looked for only in the checked file's folder and its parents up to the project root (where
@@ -16,40 +17,61 @@ one analysis may read.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
     from lossguard.static.project import ProjectIndex
 
 MAX_IMPORTERS = 3
+MAX_IMPORT_CHAIN = 2  # an importer, and an importer of an importer
 MAX_FOLDERS = 4  # the checked file's folder and three parents, within the project root
 MAX_FILES_PER_FOLDER = 48
 MAX_IMPORTER_BYTES = 200_000
+_LOSS_WORD = re.compile(rb"loss", re.IGNORECASE)
 
 
 def importers_of(index: "ProjectIndex", checked: Path) -> list[Path]:
-    """Project modules near `checked` (its folder, then its parents) whose imports resolve to it, nearest first."""
-    from lossguard.static.project import _ROOT_MARKERS, imported_modules, project_root
-
+    """Project modules near `checked` whose imports resolve to it, nearest first; then, while fewer than
+    `MAX_IMPORTERS` are found, the modules that import those (`main.py` imports `tasks_utils.py`, which builds the
+    trainer class of the checked `task_module.py`), up to `MAX_IMPORT_CHAIN` links away."""
     if checked.suffix != ".py":
         return []  # a notebook is not imported
-    stem = checked.stem if checked.name != "__init__.py" else checked.parent.name
+    found: list[Path] = []
+    level = [checked]
+    for _ in range(MAX_IMPORT_CHAIN):
+        following: list[Path] = []
+        for imported in level:
+            for importer in _direct_importers(index, imported, {checked, *found}, MAX_IMPORTERS - len(found)):
+                found.append(importer)
+                following.append(importer)
+            if len(found) >= MAX_IMPORTERS:
+                return found
+        level = following
+    return found
+
+
+def _direct_importers(index: "ProjectIndex", imported: Path, known: set[Path], limit: int) -> list[Path]:
+    """At most `limit` modules near `imported` (its folder, then its parents) that import it, `known` left out."""
+    from lossguard.static.project import _ROOT_MARKERS, imported_modules, project_root
+
+    stem = imported.stem if imported.name != "__init__.py" else imported.parent.name
     needles = [stem.encode("utf-8")]
-    root = project_root(checked.parent)
+    root = project_root(imported.parent)
     if not any((root / marker).exists() for marker in _ROOT_MARKERS):
         root = None  # no marker file: the entry script may sit in any of the nearest parent folders
-    limit = min(MAX_IMPORTER_BYTES, getattr(index.parser, "max_size", MAX_IMPORTER_BYTES))  # max-file-size
+    size_limit = min(MAX_IMPORTER_BYTES, getattr(index.parser, "max_size", MAX_IMPORTER_BYTES))  # max-file-size
     found: list[Path] = []
-    targets = {checked}  # and the package's __init__.py when it re-exports the module (`from .trainer import *`)
-    package = checked.parent / "__init__.py"
-    folder = checked.parent
+    targets = {imported}  # and the package's __init__.py when it re-exports the module (`from .trainer import *`)
+    package = imported.parent / "__init__.py"
+    folder = imported.parent
     for _ in range(MAX_FOLDERS):
         for candidate in _python_files(folder):
-            if candidate in targets or candidate in index.observers:
+            if candidate in targets or candidate in known or candidate in index.observers:
                 continue
             try:
-                if candidate.stat().st_size > limit:
+                if candidate.stat().st_size > size_limit:
                     continue
                 data = candidate.read_bytes()
             except OSError:
@@ -62,12 +84,66 @@ def importers_of(index: "ProjectIndex", checked: Path) -> list[Path]:
                     needles.append(candidate.parent.name.encode("utf-8"))  # `from engine import Trainer`
                     continue
                 found.append(candidate)
-            if len(found) >= MAX_IMPORTERS:
+            if len(found) >= limit:
                 return found
         if folder == root or folder.parent == folder:
             break
         folder = folder.parent
     return found
+
+
+def imported_by_a_candidate(index: "ProjectIndex", path: Path, data: bytes,
+                            is_candidate: Callable[[bytes], bool]) -> bool:
+    """The pre-filter's question for a file that names no loss: does a module nearby that names one import it?
+    A Lightning module or a trainer class calls `self.criterion(...)` without naming a loss; the module that
+    builds it with `nn.CrossEntropyLoss()` does, and it is run as this file's importer. Only a file that speaks of
+    a loss at all (the word in any case: `loss = self.criterion(...)`, `self.loss_fn`, a logged `val_loss`) is
+    looked at: the models and datasets a training script imports hold no loss call, and analysing each of them
+    would slow every run. Folders are listed and their loss-naming modules read once per run (cached on the
+    index); only the direct importers are looked for."""
+    from lossguard.static.project import _ROOT_MARKERS, imported_modules, project_root
+
+    if path.suffix != ".py" or _LOSS_WORD.search(data) is None:
+        return False
+    checked = Path(os.path.abspath(path))
+    needle = (checked.stem if checked.name != "__init__.py" else checked.parent.name).encode("utf-8")
+    root = project_root(checked.parent)
+    if not any((root / marker).exists() for marker in _ROOT_MARKERS):
+        root = None
+    folder = checked.parent
+    for _ in range(MAX_FOLDERS):
+        for candidate, data in _loss_naming_files(index, folder, is_candidate):
+            if candidate != checked and needle in data and any(
+                    _resolves_to(index, parts, candidate, dots, {checked}, resolved=False)
+                    for dots, parts in imported_modules(data)):
+                return True
+        if folder == root or folder.parent == folder:
+            break
+        folder = folder.parent
+    return False
+
+
+def _loss_naming_files(index: "ProjectIndex", folder: Path,
+                       is_candidate: Callable[[bytes], bool]) -> list[tuple[Path, bytes]]:
+    cached = index.loss_naming_files.get(folder)
+    if cached is None:
+        cached = []
+        try:
+            names = sorted(entry.name for entry in os.scandir(folder) if entry.name.endswith(".py") and entry.is_file())
+        except OSError:
+            names = []
+        for name in names[:MAX_FILES_PER_FOLDER]:
+            candidate = folder / name
+            try:
+                if candidate.stat().st_size > MAX_IMPORTER_BYTES:
+                    continue
+                data = candidate.read_bytes()
+            except OSError:
+                continue
+            if is_candidate(data):
+                cached.append((candidate, data))
+        index.loss_naming_files[folder] = cached
+    return cached
 
 
 def _python_files(folder: Path) -> list[Path]:
@@ -78,11 +154,13 @@ def _python_files(folder: Path) -> list[Path]:
     return [(folder / name).resolve() for name in names[:MAX_FILES_PER_FOLDER]]
 
 
-def _resolves_to(index: "ProjectIndex", parts: list[str], importer: Path, dots: int, targets: set[Path]) -> bool:
+def _resolves_to(index: "ProjectIndex", parts: list[str], importer: Path, dots: int, targets: set[Path],
+                 resolved: bool = True) -> bool:
     """`import pkg.trainer`, `from pkg.trainer import Trainer`, `from pkg import trainer`: the longest prefix of
-    the dotted name that is a module of the project, as Python resolves it."""
+    the dotted name that is a module of the project, as Python resolves it. `resolved`: targets are real paths
+    (else absolute paths, as the pre-filter compares them without resolving links)."""
     for split in range(len(parts), 0 if not dots else -1, -1):
         target = index.find_module(parts[:split], importer, dots)
         if target is not None:
-            return target.resolve() in targets
+            return (target.resolve() if resolved else Path(os.path.abspath(target))) in targets
     return False

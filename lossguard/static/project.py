@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from lossguard.static.budget import Budget
+from lossguard.static.conversions import ConversionLog
 from lossguard.static.flow import ModuleObserver, _no_cells
 from lossguard.static.notebook import read_notebook
 from lossguard.static.paths import display_path
@@ -79,6 +80,8 @@ class ProjectIndex:
         self._candidate_imports: dict[tuple[Path, int], bool] = {}
         self._found_modules: dict[tuple[tuple[str, ...], Path, int], Path | None] = {}  # file-system look-ups
         self._names_a_loss: dict[Path, bool] = {}  # imported modules' pre-filter verdicts
+        self.loss_naming_files: dict[Path, list[tuple[Path, bytes]]] = {}  # by folder, for the pre-filter
+        self.conversions = ConversionLog()  # what the float conversions of one analysis were seen converting
 
     # ------------------------------------------------------------------ observers
     def observer_for_source(self, source: str, display: str, key: Path | None, locate=_no_cells) -> ModuleObserver:
@@ -87,6 +90,7 @@ class ProjectIndex:
                                   reporting=key is None or key in self.checked, resolver=self.resolve, locate=locate,
                                   lines=source.splitlines(), budget=self.budget)
         observer.file = key  # type: ignore[attr-defined]
+        observer.conversions = self.conversions
         if key is not None:
             self.observers[key] = observer
         return observer
@@ -130,8 +134,13 @@ class ProjectIndex:
         nearby that import it, keeping the findings they cause in it (importers.py)."""
         self._run(observer)
         checked = getattr(observer, "file", None)
-        if checked is None or not observer.reporting:
-            return
+        if checked is not None and observer.reporting:
+            self._run_importers(observer, checked)
+        for module in (observer, *self.observers.values()):  # once every path is read: guesses taken back
+            if module is not None:
+                module.findings[:] = [f for f in module.findings if not self.conversions.contradicts(f)]
+
+    def _run_importers(self, observer: ModuleObserver, checked: Path) -> None:
         from lossguard.static.importers import importers_of
 
         for importer in importers_of(self, checked):

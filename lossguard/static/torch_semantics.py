@@ -20,8 +20,10 @@ from lossguard.rules import get_rule
 from lossguard.static import names as N
 from lossguard.static import shapes, tables
 from lossguard.static.data import batched, row_of
+from lossguard.static.conversions import ConversionLog
 from lossguard.static.frame import Frame
 from lossguard.static.imports import ImportMap
+from lossguard.static.one_hot import STACKING_FUNCTIONS, stacks_class_masks
 from lossguard.static.suppressions import is_suppressed
 from lossguard.static.syntax import argument_expr, keyword_value, literal_str
 from lossguard.static.values import (
@@ -46,6 +48,7 @@ _DEFAULTS_NOTE = "with the default configuration"
 class TorchSemantics:
     # Provided by ModuleObserver.
     path: str
+    conversions: ConversionLog
     imports: ImportMap
     enabled: frozenset[str] | None
     lines: list[str]
@@ -117,6 +120,8 @@ class TorchSemantics:
             return replace(first, shape=None, classes_last=False) if isinstance(first, Tensor) else None
         if name in N.MEANS and args:
             return _mean_of(first)
+        if name in STACKING_FUNCTIONS and stacks_class_masks(call):
+            return Tensor(Kind.ONE_HOT, self._origin(call, "one-hot encoding (one equality mask per class)"), "bool")
         if name in N.JOINING_FUNCTIONS and args:
             dim = argument_expr(call, 1, "dim")
             along_batch = dim is None or shapes.literal_int(dim) == 0
@@ -301,6 +306,10 @@ class TorchSemantics:
         float class indices, unless the expression's own name says it is a soft target."""
         floating = dtype.startswith(("float", "bfloat"))
         if isinstance(base, Tensor) and (base.kind is not Kind.UNKNOWN or base.nondiff):
+            if floating and base.kind in (Kind.ONE_HOT, Kind.CLASS_INDICES, Kind.FLOAT_CLASS_INDICES):
+                origin = self._origin(call, "float conversion")
+                seen = self.conversions.of_one_hot if base.kind is Kind.ONE_HOT else self.conversions.of_indices
+                seen.add((origin.path, origin.line, origin.column))
             if base.kind in (Kind.CLASS_INDICES, Kind.FLOAT_CLASS_INDICES) and floating:
                 return Tensor(Kind.FLOAT_CLASS_INDICES, self._origin(call, "float conversion"), dtype, base.shape,
                               nondiff=base.nondiff)

@@ -2252,3 +2252,131 @@ case("table-row-subset-by-unknown-method", _TABLE_TARGET.format(column='"price"'
     '.dropna()', '.pivot(index="id")'))
 case("options-object-handed-to-a-library-call",
      _OPTIONS_RUNNER.format(squeeze="", marker="", reset="    opts.merge_from_file(path)\n"))
+
+
+# ---------------------------------------------------------------- one-hot masks stacked per class; Lightning's setup(stage)
+_CLASS_MASKS = """
+import numpy as np
+from torch.utils.data import DataLoader, Dataset
+
+
+class Tiles(Dataset):
+    def __init__(self, maps, n_classes=6):
+        self.maps = maps
+        self.n_classes = n_classes
+
+    def __len__(self):
+        return len(self.maps)
+
+    def target(self, label_map):
+        return {target}
+
+    def __getitem__(self, i):
+        image, label_map = self.maps[i]
+        return torch.as_tensor(image, dtype=torch.float32), torch.as_tensor(self.target(label_map){dtype})
+
+
+segmenter = nn.Conv2d(3, 6, kernel_size=1)
+criterion = nn.CrossEntropyLoss()
+for image, mask in DataLoader(Tiles(maps), batch_size=8):
+    loss = criterion(segmenter(image), mask){marker}
+    loss.backward()
+"""
+case("class-masks-stacked-per-class-into-cross-entropy", _CLASS_MASKS.format(
+    target="np.stack([label_map == k for k in range(self.n_classes)], axis=0)", dtype=", dtype=torch.float32",
+    marker="  # LG201"))
+case("class-masks-stacked-with-torch-and-cast-per-mask", _CLASS_MASKS.format(
+    target="torch.stack([(torch.from_numpy(label_map) == k).float() for k in (0, 1, 2, 3, 4, 5)])", dtype="",
+    marker="  # LG201"))
+case("class-masks-label-map-kept-as-indices", _CLASS_MASKS.format(
+    target="label_map", dtype=", dtype=torch.long", marker=""))
+case("class-masks-stacked-then-argmax-before-the-loss", _CLASS_MASKS.format(
+    target="np.stack([label_map == k for k in range(self.n_classes)]).argmax(0)", dtype=", dtype=torch.long",
+    marker=""))
+case("class-masks-from-a-collection-that-may-repeat", _CLASS_MASKS.format(
+    target="np.stack([label_map == k for k in self.palette], axis=0)", dtype=", dtype=torch.long", marker=""))
+
+_DATAMODULE_SETUP = """
+import pytorch_lightning as pl
+from torch.utils.data import DataLoader, Dataset
+
+
+class Patches(Dataset):
+    def __init__(self, items, n_classes):
+        self.items = items
+        self.n_classes = n_classes
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, i):
+        pixels, label = self.items[i]
+        return torch.as_tensor(pixels, dtype=torch.float32), {label}
+
+
+class PatchData(pl.LightningDataModule):
+    def __init__(self, items, n_classes=4):
+        super().__init__()
+        self.items = items
+        self.n_classes = n_classes
+        self.fit_set = None
+
+    def setup(self, stage=None):
+        if stage == "fit":
+            self.fit_set = Patches(self.items, self.n_classes)
+
+    def train_dataloader(self):
+        return DataLoader(self.fit_set, batch_size=16, shuffle=True)
+
+
+class PatchClassifier(pl.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.head = nn.Linear(64, 4)
+
+    def setup(self, stage=None):
+        self.objective = {loss}
+
+    def training_step(self, batch, batch_idx):
+        pixels, label = batch
+        return self.objective(self.head(pixels), label){marker}
+
+
+pl.Trainer(max_epochs=3).fit(PatchClassifier(), datamodule=PatchData(items))
+"""
+case("datamodule-setup-builds-a-dataset-of-one-hot-rows", _DATAMODULE_SETUP.format(
+    label="F.one_hot(torch.tensor(label), 4).float()", loss="nn.CrossEntropyLoss()", marker="  # LG201"))
+case("datamodule-setup-builds-a-dataset-of-class-indices", _DATAMODULE_SETUP.format(
+    label="torch.tensor(label)", loss="nn.CrossEntropyLoss()", marker=""))
+case("lightning-module-setup-assigns-a-loss-for-sigmoid-outputs", _DATAMODULE_SETUP.format(
+    label="torch.tensor(label, dtype=torch.float32)", loss="nn.BCEWithLogitsLoss()", marker="  # LG101").replace(
+    "self.head = nn.Linear(64, 4)", "self.head = nn.Sequential(nn.Linear(64, 4), nn.Sigmoid())"))
+case("lightning-module-setup-assigns-a-loss-for-logits", _DATAMODULE_SETUP.format(
+    label="torch.tensor(label, dtype=torch.float32)", loss="nn.BCEWithLogitsLoss()", marker=""))
+
+_AUGMENTED_MASKS = """
+import numpy as np
+
+
+def encode(label_map, classes, augment=None):
+    masks = np.stack([label_map == k for k in range(classes)], axis=0)
+    if augment is not None:
+        masks = augment(masks)
+    return torch.as_tensor({masks}, dtype={dtype})
+
+
+def epoch(net, pairs, augment):
+    criterion = nn.CrossEntropyLoss()
+    for image, label_map in pairs:
+        loss = criterion(net(image), encode(label_map, 5, augment)){marker}
+        loss.backward()
+
+
+net = nn.Conv2d(3, 5, kernel_size=3, padding=1)
+epoch(net, train_pairs, random_flips)
+epoch(net, val_pairs, None)
+"""
+case("class-masks-through-an-unread-augmentation-on-one-path", _AUGMENTED_MASKS.format(
+    masks="masks", dtype="torch.float32", marker="  # LG201"))
+case("class-masks-through-an-unread-augmentation-back-to-indices", _AUGMENTED_MASKS.format(
+    masks="masks.argmax(0)", dtype="torch.long", marker=""))

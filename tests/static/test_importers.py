@@ -71,3 +71,56 @@ def test_an_importer_through_the_packages_re_export_is_found(tmp_path: Path) -> 
     main.write_text(main.read_text().replace("from engine.trainer import Trainer", "from engine import Trainer"))
     (finding,) = check_paths([str(trainer)]).findings
     assert finding.code == "LG102" and "main.py" in finding.message
+
+
+# A module that names no loss (its loss arrives through the constructor), built by a module of helpers that the
+# entry script imports: the pre-filter lets it through, and the entry script is found through the helpers.
+STEPPER = """
+class Stepper:
+    def __init__(self, net, objective):
+        self.net = net
+        self.objective = objective
+
+    def run(self, batches):
+        for inputs, labels in batches:
+            loss = self.objective(self.net(inputs), labels)
+            loss.backward()
+"""
+BUILDERS = """
+import torch.nn as nn
+from engine.stepper import Stepper
+
+
+def make_stepper(net):
+    return Stepper(net, nn.CrossEntropyLoss())
+"""
+ENTRY = """
+import torch.nn as nn
+from engine.builders import make_stepper
+
+net = nn.Sequential(nn.Linear(16, 5){activation})
+make_stepper(net).run(batches)
+"""
+
+
+def _chained_project(root: Path, activation: str) -> Path:
+    (root / "pyproject.toml").write_text("")
+    (root / "engine").mkdir()
+    (root / "engine" / "__init__.py").write_text("")
+    (root / "engine" / "stepper.py").write_text(STEPPER)
+    (root / "engine" / "builders.py").write_text(BUILDERS)
+    (root / "entry.py").write_text(ENTRY.format(activation=activation))
+    return root / "engine" / "stepper.py"
+
+
+def test_a_module_naming_no_loss_is_run_as_the_importer_of_its_importer_uses_it(tmp_path: Path) -> None:
+    stepper = _chained_project(tmp_path, ", nn.Softmax(dim=1)")
+    (finding,) = check_paths([str(stepper)]).findings
+    assert (finding.code, finding.line) == ("LG102", 9)
+    assert "entry.py" in finding.message
+
+
+def test_a_module_naming_no_loss_given_logits_through_two_imports_is_silent(tmp_path: Path) -> None:
+    stepper = _chained_project(tmp_path, "")
+    assert check_paths([str(stepper)]).findings == []
+
