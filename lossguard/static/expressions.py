@@ -51,6 +51,7 @@ class Expressions:
     _origin: Callable[[ast.AST, str], Any]
     module_running: bool
     reporting: bool
+    runs_as_program: bool
     path: str
     _depth: int
 
@@ -143,8 +144,8 @@ class Expressions:
             return self.resolve_name(name)
         if self.imports.star_modules and not name.startswith("_"):
             return self.star_lookup(name)
-        if name == "__name__":  # a checked file runs as the program; a module read for its imports does not
-            return Const("__main__" if self.reporting else self.path)
+        if name == "__name__":  # the file under analysis runs as the program; a module it imports does not, even
+            return Const("__main__" if self.runs_as_program else self.path)  # one the same run checks too
         return None
 
     def is_unbound(self, name: str, frame: Frame) -> bool:

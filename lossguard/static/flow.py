@@ -59,6 +59,7 @@ class ModuleObserver(Statements, Expressions, Calls, TorchSemantics):
         self.test_file = is_test_path(path)
         self.enabled = enabled
         self.reporting = reporting
+        self.runs_as_program = False  # set for the file under analysis and the importers run as scripts
         self.resolver = resolver
         self.locate = locate
         self.budget = budget or Budget()

@@ -132,6 +132,7 @@ class ProjectIndex:
     def analyse(self, observer: ModuleObserver) -> None:
         """Run one checked module with a fresh work budget sized from it (see budget.py), then the project modules
         nearby that import it, keeping the findings they cause in it (importers.py)."""
+        observer.runs_as_program = True
         self._run(observer)
         checked = getattr(observer, "file", None)
         if checked is not None and observer.reporting:
@@ -151,6 +152,7 @@ class ProjectIndex:
             except (SourceError, FileSkipped):
                 continue
             caller.reporting = True  # fresh, not run yet: its calls into the checked module report
+            caller.runs_as_program = True
             try:
                 self._run(caller)
             except RecursionError:

@@ -92,6 +92,42 @@ def test_checking_one_file_still_reads_its_imports(tmp_path: Path) -> None:
     assert [f.code for f in result.findings] == ["LG101"] and result.files_checked == 1
 
 
+MAIN_BLOCK_MODEL = """import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Net(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.fc = nn.Linear(width, 3)
+
+    def forward(self, x):
+        return F.log_softmax(self.fc(x), dim=1)
+
+
+if __name__ == "__main__":
+""" + "".join(f"    print(Net({width})(x))\n" for width in range(1, 10))
+MAIN_BLOCK_TRAIN = "import torch.nn as nn\nfrom models import Net\nmodel = Net(16)\n" \
+    "loss = nn.CrossEntropyLoss()(model(x), y)\n"
+
+
+def test_an_imported_module_never_runs_its_main_block_even_when_checked_too(tmp_path: Path) -> None:
+    """`if __name__ == "__main__":` runs only in the file under analysis: a module it imports is not the program,
+    also when the same run checks it: the main block's nine model builds once used up the reads of `Net.__init__`
+    that train.py's own build needed, so a whole-folder check lost the finding that train.py alone had."""
+    _write(tmp_path, {"models.py": MAIN_BLOCK_MODEL, "train.py": MAIN_BLOCK_TRAIN})
+    alone = check_paths([str(tmp_path / "train.py")]).findings
+    together = check_paths([str(tmp_path / "train.py"), str(tmp_path / "models.py")]).findings
+    assert [(Path(f.path).name, f.code) for f in alone] == [("train.py", "LG103")]
+    assert [(Path(f.path).name, f.code) for f in together] == [("train.py", "LG103")]
+
+
+def test_a_checked_module_runs_its_own_main_block(tmp_path: Path) -> None:
+    model = MAIN_BLOCK_MODEL + "    print(nn.CrossEntropyLoss()(Net(4)(x), y))\n"
+    _write(tmp_path, {"models.py": model})
+    assert [f.code for f in check_paths([str(tmp_path / "models.py")]).findings] == ["LG103"]
+
+
 def test_a_local_module_named_like_a_name_in_torch_is_not_confused(tmp_path: Path) -> None:
     _write(tmp_path, {"nn.py": SIGMOID_MODEL, "train.py": "import torch.nn as nn\nloss = nn.BCEWithLogitsLoss()(model(x), y)\n"})
     assert check_paths([str(tmp_path)]).findings == []
