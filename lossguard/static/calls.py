@@ -79,8 +79,7 @@ class Calls:
             args, exprs = self.eval_args(call, frame)
             self.current_call = call
             result = self.call_method(base, func.attr, call, args, exprs, frame)
-            reads_only = isinstance(base, ExternalRef) and f"{base.name}.{func.attr}" in N.READING_FUNCTIONS
-            if not isinstance(base, (Instance, ClassRef, ModuleRef, SuperRef)) and not reads_only:
+            if not isinstance(base, (Instance, ClassRef, ModuleRef, SuperRef)):
                 keeps_receiver = func.attr in N.MODULE_RETURNS_SELF or func.attr in N.MODULE_READS
                 receiver: Exprs = [None if keeps_receiver else func.value]
                 self._forget_partial_records([*receiver, *exprs], [base, *(value for _, value in args)], frame)
@@ -95,8 +94,7 @@ class Calls:
         args, exprs = self.eval_args(call, frame)
         self.current_call = call
         result = self.apply(callee, call, args, frame, exprs)
-        reads_only = ((callee is None and isinstance(func, ast.Name) and func.id in _READING_BUILTINS)
-                      or (isinstance(callee, ExternalRef) and callee.name in N.READING_FUNCTIONS))
+        reads_only = callee is None and isinstance(func, ast.Name) and func.id in _READING_BUILTINS
         if not isinstance(callee, (Function, ClassRef, Instance)) and not reads_only:
             self._forget_partial_records(exprs, [value for _, value in args], frame)
         return result

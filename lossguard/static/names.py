@@ -141,8 +141,6 @@ MODULE_READS = frozenset({
     "parameters", "named_parameters", "buffers", "named_buffers", "children", "named_children", "modules",
     "named_modules", "state_dict", "zero_grad",
 })
-# Library functions that read their arguments and never change them: `copy.deepcopy(model)`.
-READING_FUNCTIONS = frozenset({"copy.deepcopy", "copy.copy"})
 MODEL_WRAPPERS = frozenset({
     "torch.nn.DataParallel", "torch.nn.parallel.DataParallel", "torch.nn.parallel.DistributedDataParallel",
     "torch.nn.parallel.distributed.DistributedDataParallel", "torch.compile", "torch.jit.script",
