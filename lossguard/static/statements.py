@@ -177,9 +177,11 @@ class Statements:
                 self.rebind(expr.value, owner.with_field(expr.attr, value), frame)
             elif isinstance(owner, Record):  # `args.loss = "bce"` after parse_args
                 self.rebind(expr.value, owner.with_field(expr.attr, value), frame)
-            elif (owner is None or isinstance(owner, Tensor)) and isinstance(expr.value, ast.Name) and is_constant(value):
-                # an object given constant attributes (`model = model.half(); model.fl_dtype = torch.float16`:
-                # what `.half()` of an unknown object returned was only guessed to be a tensor)
+            elif isinstance(expr.value, ast.Name) and is_constant(value) and (
+                    owner is None or (isinstance(owner, Tensor) and not isinstance(value, Const))):
+                # an unknown object given constant attributes; or given a dtype after `model = model.half()` of an
+                # unknown object, which was only guessed to be a tensor (a tensor's own `x.requires_grad = True`
+                # keeps it a tensor)
                 self.rebind(expr.value, Record(((expr.attr, value),), partial=True), frame)
         elif isinstance(expr, ast.Subscript):
             owner = self.eval(expr.value, frame)

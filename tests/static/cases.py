@@ -2339,3 +2339,9 @@ def _steps_in_a_loop(sets: int, marker: str) -> str:
 
 case("helper-in-a-loop-read-silently-then-reporting-with-five-argument-sets", _steps_in_a_loop(5, "  # LG101"))
 case("helper-in-a-loop-past-its-share-of-argument-sets", _steps_in_a_loop(9, ""))
+case("tensor-given-requires-grad-stays-a-float-target", """
+for x, y in loader:
+    target = y.float()
+    target.requires_grad = False
+    loss = nn.CrossEntropyLoss()(model(x), target)  # LG202
+""")
