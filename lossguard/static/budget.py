@@ -9,6 +9,8 @@ result is unknown, which silences findings and never makes one up.
 
 from __future__ import annotations
 
+from typing import Hashable
+
 BASE_STEPS = 20_000
 READS_PER_FUNCTION = 8  # distinct argument sets one function is re-read with
 STEPS_PER_STATEMENT = 4
@@ -19,16 +21,29 @@ class Budget:
         self.left = steps
         self.spent = 0
         self.reads: dict[int, int] = {}  # id of a function's node -> times re-read for a call
+        self.argument_sets: dict[tuple[int, Hashable], int] = {}  # (function, arguments) -> times read with them
 
-    def may_read(self, function_id: int) -> bool:
-        """Whether a function may be re-read once more for a call: within the budget, and within its share."""
+    def may_read(self, function_id: int, arguments: Hashable = None) -> bool:
+        """Whether a function may be re-read once more for a call: within the budget, and within its share of
+        distinct argument sets. The second read with the same arguments is not a new set: a loop's body is read
+        silently, then reporting (statements.py), and a call in it is read once each time."""
         if self.exhausted:
             return False
+        key = (function_id, arguments)
+        if arguments is not None and self.argument_sets.get(key) == 1:
+            self.argument_sets[key] = 2
+            return True
         count = self.reads.get(function_id, 0)
         if count >= READS_PER_FUNCTION:
             return False
         self.reads[function_id] = count + 1
+        if arguments is not None:
+            self.argument_sets[key] = 1
         return True
+
+    def renew(self, steps: int) -> None:
+        """A fresh budget of `steps` and fresh shares, for the next module one analysis runs."""
+        self.left, self.spent, self.reads, self.argument_sets = steps, 0, {}, {}
 
     @classmethod
     def for_module(cls, statements: int) -> "Budget":

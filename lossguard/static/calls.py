@@ -80,18 +80,22 @@ class Calls:
             self.current_call = call
             result = self.call_method(base, func.attr, call, args, exprs, frame)
             if not isinstance(base, (Instance, ClassRef, ModuleRef, SuperRef)):
-                self._forget_partial_records([func.value, *exprs], [base, *(value for _, value in args)], frame)
+                keeps_receiver = func.attr in N.MODULE_RETURNS_SELF or func.attr in N.MODULE_READS
+                receiver: Exprs = [None if keeps_receiver else func.value]
+                self._forget_partial_records([*receiver, *exprs], [base, *(value for _, value in args)], frame)
             return result
         if isinstance(func, ast.Name) and self.is_unbound(func.id, frame):
             args, exprs = self.eval_args(call, frame)
             result = self.call_builtin(func.id, call, args, frame)
-            self._forget_partial_records(exprs, [value for _, value in args], frame)
+            if func.id not in _READING_BUILTINS:
+                self._forget_partial_records(exprs, [value for _, value in args], frame)
             return result
         callee = self.eval(func, frame)
         args, exprs = self.eval_args(call, frame)
         self.current_call = call
         result = self.apply(callee, call, args, frame, exprs)
-        if not isinstance(callee, (Function, ClassRef, Instance)):
+        reads_only = callee is None and isinstance(func, ast.Name) and func.id in _READING_BUILTINS
+        if not isinstance(callee, (Function, ClassRef, Instance)) and not reads_only:
             self._forget_partial_records(exprs, [value for _, value in args], frame)
         return result
 
@@ -219,7 +223,7 @@ class Calls:
             return losses[0] if method == "scale" and len(args) == 1 else None  # scaler.scale(loss).backward()
         if method in ("eval", "train") and not isinstance(base, (Tensor, LossResult)):
             self.switch_mode(call, method, frame)
-        if isinstance(base, (Module, Instance, Loss)):
+        if isinstance(base, (Module, Instance, Loss)) or (isinstance(base, Record) and base.partial):
             return base if method in N.MODULE_RETURNS_SELF else None  # model = model.to(device)
         if method in ("eval", "train"):
             return None
@@ -493,7 +497,8 @@ class Calls:
             key, cached = None, None  # an unhashable value: read without memoising
         if cached is not None:
             return cached
-        if not self.budget.may_read(id(node)):
+        arguments = key[:3] + key[5:] if key is not None else None  # the call's arguments, read silently or not
+        if not self.budget.may_read(id(node), arguments):
             return _CUT, {i: None for i, (_, value) in enumerate(args) if isinstance(value, (Instance, DictValue, Record))}
         self.budget.spend(10)
         callee = self.function_frame(function, {k: v for k, (v, _) in bound.items()}, reporting, frame)
@@ -622,6 +627,11 @@ class Calls:
 
 # ---------------------------------------------------------------------- helpers without state
 _CUT: Any = object()  # a call that was not read (depth, recursion, budget)
+# Builtins that only read their arguments: an object given attributes keeps them (`type(model).__name__`).
+_READING_BUILTINS = frozenset({
+    "type", "str", "repr", "len", "isinstance", "issubclass", "hasattr", "getattr", "id", "hash", "print", "bool",
+    "format", "callable",
+})
 _ASSUMED_DEFAULTS = -1  # in a summary's changes: the call's outcome rests on an argparse default
 
 

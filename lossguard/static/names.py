@@ -136,6 +136,11 @@ MODULE_RETURNS_SELF = frozenset({
     "to", "cuda", "cpu", "double", "float", "half", "bfloat16", "train", "eval", "requires_grad_", "type",
     "to_empty", "share_memory",
 })
+# Module methods that read the module and never set its attributes: an object given attributes keeps them.
+MODULE_READS = frozenset({
+    "parameters", "named_parameters", "buffers", "named_buffers", "children", "named_children", "modules",
+    "named_modules", "state_dict", "zero_grad",
+})
 MODEL_WRAPPERS = frozenset({
     "torch.nn.DataParallel", "torch.nn.parallel.DataParallel", "torch.nn.parallel.DistributedDataParallel",
     "torch.nn.parallel.distributed.DistributedDataParallel", "torch.compile", "torch.jit.script",

@@ -161,7 +161,7 @@ class ProjectIndex:
 
     def _run(self, observer: ModuleObserver) -> None:
         fresh = Budget.for_module(observer.node_count)
-        self.budget.left, self.budget.spent, self.budget.reads = fresh.left, 0, {}
+        self.budget.renew(fresh.left)
         observer.run()
 
     def resolve(self, qualified: str, importer: ModuleObserver) -> tuple[bool, Value]:
@@ -169,15 +169,15 @@ class ProjectIndex:
         base_file: Path | None = getattr(importer, "file", None)
         if base_file is None:
             return False, None
-        if len(self.observers) >= MAX_MODULES_PER_ANALYSIS:
-            return True, None  # bounded: one analysis reads at most this many modules; the rest are unknown
+        at_cap = len(self.observers) >= MAX_MODULES_PER_ANALYSIS
         dots = len(qualified) - len(qualified.lstrip("."))
         parts = [part for part in qualified[dots:].split(".") if part]
         if parts:
             # `from unet import UNet3Plus`: the package's own name (a re-export) comes before a submodule of that
             # name, as in Python
             package = self._find_module(parts[:-1], base_file, dots) if (len(parts) > 1 or dots) else None
-            if package is not None and package.name == "__init__.py" and package.resolve() != base_file:
+            if (package is not None and package.name == "__init__.py" and package.resolve() != base_file
+                    and not (at_cap and self._unread(package))):
                 try:
                     exported = self.observer_for_file(package).export(parts[-1])
                 except (SourceError, FileSkipped):
@@ -189,6 +189,8 @@ class ProjectIndex:
             target = self._find_module(module_parts, base_file, dots)
             if target is None or target.resolve() == base_file:
                 continue
+            if at_cap and self._unread(target):
+                return True, None  # bounded: one analysis reads at most this many modules; the rest are unknown
             try:
                 observer = self.observer_for_file(target)
             except (SourceError, FileSkipped):
@@ -199,7 +201,12 @@ class ProjectIndex:
             for attribute in attributes:
                 value = value.observer.export(attribute) if isinstance(value, ModuleRef) else None
             return True, value
-        return False, None
+        return (True, None) if at_cap else (False, None)
+
+    def _unread(self, module: Path) -> bool:
+        """Not read yet in this analysis: a module already read (the checked one, seen from a script that imports
+        it) costs nothing more and stays within the cap on modules read."""
+        return self.observers.get(module.resolve()) is None
 
     def imports_a_candidate(self, path: Path, data: bytes, is_candidate: Callable[[bytes], bool],
                             depth: int = 2) -> bool:

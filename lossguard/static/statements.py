@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from lossguard.contracts import Kind
 from lossguard.static.data import iteration_item
 from lossguard.static.frame import EVAL_MODE, Frame
+from lossguard.static.guarded_conversions import converts_unless_converted
 from lossguard.static.loss_defaults import default_loss_branch
 from lossguard.static.mode_branches import self_for_mode
 from lossguard.static.syntax import FunctionNode, assigned_names
 from lossguard.static.values import (
-    Const, DictValue, Function, Instance, LayerList, LossResult, Record, Tensor, TupleValue, Value, constant_key, join_envs,
+    Const, DictValue, Function, Instance, LayerList, LossResult, Record, Tensor, TupleValue, Value, constant_key, is_constant,
+    join_envs,
 )
 
 if TYPE_CHECKING:
@@ -175,7 +177,11 @@ class Statements:
                 self.rebind(expr.value, owner.with_field(expr.attr, value), frame)
             elif isinstance(owner, Record):  # `args.loss = "bce"` after parse_args
                 self.rebind(expr.value, owner.with_field(expr.attr, value), frame)
-            elif owner is None and isinstance(expr.value, ast.Name) and isinstance(value, Const):
+            elif isinstance(expr.value, ast.Name) and is_constant(value) and (
+                    owner is None or (isinstance(owner, Tensor) and not isinstance(value, Const))):
+                # an unknown object given constant attributes; or given a dtype after `model = model.half()` of an
+                # unknown object, which was only guessed to be a tensor (a tensor's own `x.requires_grad = True`
+                # keeps it a tensor)
                 self.rebind(expr.value, Record(((expr.attr, value),), partial=True), frame)
         elif isinstance(expr, ast.Subscript):
             owner = self.eval(expr.value, frame)
@@ -198,6 +204,9 @@ class Statements:
         decided = self.condition(node.test, frame)
         if decided is not None:
             self.exec_block(node.body if decided else node.orelse, frame)
+            return
+        if converts_unless_converted(node):  # `if x.dtype != dt: x = x.to(dtype=dt)` is the conversion itself
+            self.exec_block(node.body, frame)
             return
         default = default_loss_branch(self, node, frame)  # type: ignore[arg-type]
         if default is not None:

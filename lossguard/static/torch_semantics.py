@@ -28,7 +28,7 @@ from lossguard.static.suppressions import is_suppressed
 from lossguard.static.syntax import argument_expr, keyword_value, literal_str
 from lossguard.static.values import (
     ArgParser, Batches, Choice, Const, DatasetValue, ExternalRef, Instance, LayerList, Loss, LossResult, Module, Number, Opaque, Origin,
-    LightningTrainer, RecordType, Tensor, TupleValue, Value,
+    LightningTrainer, Record, RecordType, Tensor, TupleValue, Value,
     is_int, join_all,
 )
 
@@ -95,7 +95,8 @@ class TorchSemantics:
             return Module(self._sequential_output(call, args))
         if name in N.MODEL_WRAPPERS:  # a model picked by a branch (a Choice of models) stays that choice
             models = getattr(first, "options", (first,))  # a Choice's alternatives
-            return first if all(isinstance(model, (Module, Instance)) for model in models) else None
+            # an object given attributes keeps them: read through the wrapper, each is its value or an error
+            return first if all(isinstance(model, (Module, Instance)) or _partial_record(model) for model in models) else None
         if name in N.ONE_HOT_FUNCTIONS:
             return Tensor(Kind.ONE_HOT, self._origin(call, "one-hot encoding"), "int64")
         if name in N.NONDIFF_FUNCTIONS:
@@ -269,6 +270,9 @@ class TorchSemantics:
             dtype = self._conversion_dtype(call, frame)
             if dtype is _ABSENT:
                 return tensor  # .to(device)
+            if dtype is _SOME_FLOAT:  # one of a few float dtypes (`dtype=model.fl_dtype`, set by branches)
+                cast = self._cast(base, base_expr, "float32", call)
+                return _tensor_or_none(replace(cast, dtype=None))
             if dtype is None:  # a conversion to a dtype not spelled out: what the dtype said is gone
                 if tensor is None:
                     return None
@@ -311,8 +315,10 @@ class TorchSemantics:
                 seen = self.conversions.of_one_hot if base.kind is Kind.ONE_HOT else self.conversions.of_indices
                 seen.add((origin.path, origin.line, origin.column))
             if base.kind in (Kind.CLASS_INDICES, Kind.FLOAT_CLASS_INDICES) and floating:
-                return Tensor(Kind.FLOAT_CLASS_INDICES, self._origin(call, "float conversion"), dtype, base.shape,
-                              nondiff=base.nondiff)
+                # a second float conversion keeps the first as the origin: that is where the indices became float
+                first = base.origin if base.kind is Kind.FLOAT_CLASS_INDICES and base.origin is not None else None
+                return Tensor(Kind.FLOAT_CLASS_INDICES, first or self._origin(call, "float conversion"), dtype,
+                              base.shape, nondiff=base.nondiff)
             return replace(base, dtype=dtype)
         if base is not None and not isinstance(base, (Tensor, LayerList, TupleValue, Const)):
             return Tensor(dtype=dtype)  # an object's conversion (a model's .float()): no class indices
@@ -347,7 +353,7 @@ class TorchSemantics:
         if value is None:
             return default
         kind, dtype = self._dtype_or_device(value, frame)
-        return dtype if kind == "dtype" else None
+        return dtype if kind == "dtype" and dtype is not _SOME_FLOAT else None
 
     def _conversion_dtype(self, call: ast.Call, frame: Frame) -> Any:
         """What `.to(...)` / `.type(...)` converts to: a dtype name, `_ABSENT` for a move to a device only, or
@@ -366,6 +372,8 @@ class TorchSemantics:
         names = {N.DTYPES.get(option.name) for option in _options(self.eval(expr, frame))}
         if len(names) == 1 and None not in names:
             return "dtype", names.pop()
+        if names and all(name is not None and name.startswith(("float", "bfloat")) for name in names):
+            return "dtype", _SOME_FLOAT
         if isinstance(expr, ast.Constant) and isinstance(expr.value, (str, int)):
             return "device", None  # "cuda", "cpu", 0
         words = " ".join(node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute)
@@ -529,6 +537,7 @@ class TorchSemantics:
 
 # ---------------------------------------------------------------------- helpers without state
 _ABSENT: Any = object()  # no dtype was given
+_SOME_FLOAT: Any = object()  # one of several float dtypes: which one is not known
 _DEVICE_WORDS = ("device", "dev", "gpu", "cuda", "cpu", "rank", "mps", "xla")
 
 
@@ -628,6 +637,10 @@ def _nondiff(operation: str) -> Tensor:
 
 def _notes(*notes: str) -> str:
     return "; ".join(note for note in notes if note)
+
+
+def _partial_record(value: Value) -> bool:
+    return isinstance(value, Record) and value.partial
 
 
 def _tensor_or_none(tensor: Tensor) -> Tensor | None:

@@ -156,7 +156,15 @@ class Record:
             fields = tuple((k, value if k == name else v) for k, v in self.fields)
         else:
             fields = self.fields + ((name, value),)
+            if len(fields) > MAX_ITEMS and self.by_name:
+                fields = fields[-MAX_ITEMS:]  # past the bound, the oldest attribute is forgotten: it reads unknown
         return Record(fields, self.from_defaults, self.partial) if len(fields) <= MAX_ITEMS else None
+
+    @property
+    def by_name(self) -> bool:
+        """Read by attribute name only, never unpacked by position: a command-line namespace or a partial record.
+        Forgetting one of its fields (it then reads unknown) keeps the rest true."""
+        return self.from_defaults or self.partial
 
 
 @dataclass(frozen=True)
@@ -407,12 +415,29 @@ def join(a: Value, b: Value) -> Value:
     if isinstance(a, Record) and isinstance(b, Record) and [k for k, _ in a.fields] == [k for k, _ in b.fields]:
         return Record(tuple((k, join(v, w)) for (k, v), (_, w) in zip(a.fields, b.fields)),
                       a.from_defaults or b.from_defaults, a.partial or b.partial)
+    if isinstance(a, Record) and isinstance(b, Record) and a.from_defaults and b.from_defaults:
+        # a command-line namespace given an attribute on one path only (`args.wandb_url = ...` under an `if`):
+        # the attributes both paths have are joined; one set on one path only reads unknown
+        in_b = dict(b.fields)
+        return Record(tuple((k, join(v, in_b[k])) for k, v in a.fields if k in in_b), True, a.partial or b.partial)
     return _choice(a, b)
 
 
 def is_int(value: Value) -> bool:
     """An int, known or not: a constant, `x.size(0)`, `len(data)`, their sums."""
     return (isinstance(value, Number) and not value.is_float) or (isinstance(value, Const) and type(value.value) is int)
+
+
+def is_constant(value: Value) -> bool:
+    """A value fixed in the program's text: a Python constant, a torch dtype (`torch.float16`), or one of a few
+    dtypes where branches chose between them (`model.fl_dtype = torch.float16` / `torch.float32`)."""
+    from lossguard.static.names import DTYPES
+
+    if isinstance(value, Const):
+        return True
+    if isinstance(value, ExternalRef):
+        return value.name in DTYPES
+    return isinstance(value, Choice) and all(is_constant(option) for option in value.options)
 
 
 def constant_key(value: Value) -> Any:

@@ -2380,3 +2380,96 @@ case("class-masks-through-an-unread-augmentation-on-one-path", _AUGMENTED_MASKS.
     masks="masks", dtype="torch.float32", marker="  # LG201"))
 case("class-masks-through-an-unread-augmentation-back-to-indices", _AUGMENTED_MASKS.format(
     masks="masks.argmax(0)", dtype="torch.long", marker=""))
+
+
+# ---------------------------------------------------------------- (lg2-fl) a dtype held in a model attribute, a guarded conversion
+# The precision a run trains in is kept on the model (`net.run_dtype = torch.float16`) by the function that builds
+# it; each batch is moved only when it is not already there (`if yb.dtype != net.run_dtype: yb = yb.to(...)`).
+_MODEL_DTYPE = """
+import torchvision
+
+
+def build(precision):
+    net = torchvision.models.resnet18(num_classes=5)
+    if precision == "half":
+        net = net.half()
+        net.run_dtype = torch.float16
+    else:
+        net = net.double()
+        net.run_dtype = {second}
+    return net
+
+
+def batch_loss(net, loss_fn, xb, yb):
+    if {test}:
+        yb = yb.to(device="cpu", dtype=net.run_dtype)
+    return loss_fn(net(xb), yb){marker}
+
+
+net = build(settings["precision"])
+{between}loss_fn = nn.CrossEntropyLoss()
+for xb, yb in loader:
+    batch_loss(net, loss_fn, xb, yb).backward()
+"""
+_GUARD = 'str(yb.device) != "cpu" or yb.dtype != net.run_dtype'
+case("model-dtype-attribute-float-branches-guarded-label-cast",
+     _MODEL_DTYPE.format(second="torch.float64", test=_GUARD, between="", marker="  # LG202"))
+case("model-dtype-attribute-one-branch-keeps-integer-labels",
+     _MODEL_DTYPE.format(second="torch.long", test=_GUARD, between="", marker=""))
+case("model-dtype-attribute-cast-guarded-only-by-the-device",
+     _MODEL_DTYPE.format(second="torch.float64", test='str(yb.device) != "cpu"', between="", marker=""))
+case("model-dtype-attribute-kept-through-module-reads-and-wrappers",
+     _MODEL_DTYPE.format(second="torch.float64", test=_GUARD, marker="  # LG202", between=(
+         "net = nn.DataParallel(net.cuda())\n"
+         "net.train()\n"
+         "print(type(net).__name__, sum(p.numel() for p in net.parameters()))\n")))
+case("model-dtype-attribute-forgotten-after-an-unknown-method",
+     _MODEL_DTYPE.format(second="torch.float64", test=_GUARD, marker="", between="net.load_weights(path)\n"))
+
+
+# ---------------------------------------------------------------- (lg2-fl) a command-line namespace of many options
+# Large research scripts declare more options than an abstract value keeps (values.MAX_ITEMS); the script then adds
+# attributes of its own (`args.device = ...`), some only on one path.
+def _many_options(first: str, late: str, added: str) -> str:
+    filler = "".join(f'parser.add_argument("--opt-{i}", type=int, default={i})\n' for i in range(70))
+    return (
+        "import argparse\nimport os\n\nparser = argparse.ArgumentParser()\n"
+        f'parser.add_argument("--{first}", default="bce")\n{filler}'
+        f'parser.add_argument("--{late}", default="bce")\n'
+        "args = parser.parse_args()\n"
+        f"{added}"
+        "model = nn.Sequential(nn.Linear(8, 1), nn.Sigmoid())\n"
+        "criterion = nn.BCEWithLogitsLoss() if args.loss == \"bce\" else nn.MSELoss()\n"
+    )
+
+
+case("namespace-past-the-bound-keeps-its-late-options",
+     _many_options("head", "loss", 'args.device = "cpu"\nif os.environ.get("RUN_URL"):\n'
+                   '    args.run_url = os.environ["RUN_URL"]\n')
+     + "loss = criterion(model(x), y)  # LG101\n", header=HEADER)
+case("namespace-past-the-bound-forgets-its-oldest-option",
+     _many_options("loss", "head", 'args.device = "cpu"\n') + "loss = criterion(model(x), y)\n", header=HEADER)
+
+
+# ---------------------------------------------------------------- (lg2-fl) a helper called in a loop with many argument sets
+# A loop body is read twice (silently, then reporting); each distinct argument set of a helper is one share of its
+# work budget (budget.READS_PER_FUNCTION), whichever pass reads it.
+def _steps_in_a_loop(sets: int, marker: str) -> str:
+    calls = "".join(f"    train_step(nn.Linear(4, {k}), x, y)\n" for k in range(1, sets))
+    return (
+        "def train_step(model, x, y):\n"
+        f"    loss = nn.BCEWithLogitsLoss()(model(x), y){marker}\n"
+        "    loss.backward()\n\n\n"
+        f"for x, y in loader:\n{calls}"
+        "    train_step(nn.Sequential(nn.Linear(4, 1), nn.Sigmoid()), x, y)\n"
+    )
+
+
+case("helper-in-a-loop-read-silently-then-reporting-with-five-argument-sets", _steps_in_a_loop(5, "  # LG101"))
+case("helper-in-a-loop-past-its-share-of-argument-sets", _steps_in_a_loop(9, ""))
+case("tensor-given-requires-grad-stays-a-float-target", """
+for x, y in loader:
+    target = y.float()
+    target.requires_grad = False
+    loss = nn.CrossEntropyLoss()(model(x), target)  # LG202
+""")

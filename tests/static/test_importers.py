@@ -124,3 +124,32 @@ def test_a_module_naming_no_loss_given_logits_through_two_imports_is_silent(tmp_
     stepper = _chained_project(tmp_path, "")
     assert check_paths([str(stepper)]).findings == []
 
+
+def _main_importing_many_modules(root: Path, activation: str) -> Path:
+    """main.py, run as the checked trainer's importer, fills the cap on modules one analysis reads
+    (project.MAX_MODULES_PER_ANALYSIS) with modules of its own before it uses the trainer."""
+    from lossguard.static.project import MAX_MODULES_PER_ANALYSIS
+
+    trainer = _project(root, activation)
+    helpers = range(MAX_MODULES_PER_ANALYSIS)
+    for i in helpers:
+        (root / "engine" / f"hooks{i}.py").write_text(f"PRIORITY = {i}\n")
+    imports = "".join(f"from engine.hooks{i} import PRIORITY as p{i}\n" for i in helpers)
+    order = "ORDER = [" + ", ".join(f"p{i}" for i in helpers) + "]\n"
+    main = root / "main.py"
+    main.write_text(imports + order + main.read_text())
+    return trainer
+
+
+def test_an_importer_past_the_module_cap_still_reaches_the_module_already_read(tmp_path: Path) -> None:
+    trainer = _main_importing_many_modules(tmp_path, ", nn.Softmax(dim=1)")
+    (finding,) = check_paths([str(trainer)]).findings
+    assert finding.code == "LG102" and "main.py" in finding.message
+
+
+def test_an_importer_past_the_module_cap_reads_no_new_module(tmp_path: Path) -> None:
+    trainer = _main_importing_many_modules(tmp_path, "")
+    (tmp_path / "nets.py").write_text("import torch.nn as nn\n\nNET = nn.Sequential(nn.Linear(10, 3), nn.Softmax(dim=1))\n")
+    main = tmp_path / "main.py"
+    main.write_text("from nets import NET\n" + main.read_text().replace("Trainer(model,", "Trainer(NET,"))
+    assert check_paths([str(trainer)]).findings == []
