@@ -43,7 +43,7 @@ JOINING_FUNCTIONS = frozenset({"torch.cat", "torch.stack", "torch.concat", "torc
 
 # Methods that move or copy a tensor without changing what its values mean, its shape or its dtype (reshapes and
 # casts have their own handling; `view_as`/`reshape_as`/`type_as` take another tensor's shape or dtype).
-PRESERVING_METHODS = frozenset({"cuda", "cpu", "contiguous", "clone", "detach", "clamp", "clamp_", "clip"})
+PRESERVING_METHODS = frozenset({"cuda", "cpu", "contiguous", "clone", "detach", "clamp", "clamp_", "clip", "clip_", "clamp_min", "clamp_min_"})
 TAKING_OTHERS_METADATA = frozenset({"view_as", "reshape_as", "type_as"})
 # In-place methods that give a tensor new values and keep its shape and dtype.
 FILLING_METHODS = frozenset({"fill_", "zero_", "uniform_", "normal_", "random_", "bernoulli_"})
@@ -53,7 +53,7 @@ IDENTITY_FUNCTIONS = frozenset({
     "copy.copy", "copy.deepcopy",  # a copy of a loss or a model is the same kind of object
 })
 PRESERVING_FUNCTIONS = frozenset({
-    "torch.squeeze", "torch.unsqueeze", "torch.flatten", "torch.reshape", "torch.clamp", "torch.clip",
+    "torch.squeeze", "torch.unsqueeze", "torch.flatten", "torch.reshape", "torch.clamp", "torch.clip", "torch.clamp_min",
     "torch.transpose", "torch.permute",
 })
 
@@ -182,3 +182,6 @@ EXTERNAL_ROOTS = frozenset({
     "collections", "typing", "functools", "itertools", "dataclasses", "pathlib", "json", "time", "logging",
     "argparse", "timm", "tqdm", "matplotlib", "PIL", "cv2", "yaml", "wandb", "re", "copy", "abc", "enum",
 })
+# Clamps that bound a value from below when given a minimum: (where the minimum is, positionally, for the method form).
+CLAMP_METHODS = frozenset({"clamp", "clamp_", "clip", "clip_", "clamp_min", "clamp_min_"})
+CLAMP_FUNCTIONS = frozenset({"torch.clamp", "torch.clip", "torch.clamp_min"})

@@ -118,7 +118,10 @@ class TorchSemantics:
         if name in N.IDENTITY_FUNCTIONS and args:
             return first
         if name in N.PRESERVING_FUNCTIONS and args:
-            return replace(first, shape=None, classes_last=False) if isinstance(first, Tensor) else None
+            if not isinstance(first, Tensor):
+                return None
+            floored = first.floored or (name in N.CLAMP_FUNCTIONS and _has_minimum(call, 1))
+            return replace(first, shape=None, classes_last=False, floored=floored)
         if name in N.MEANS and args:
             return _mean_of(first)
         if name in STACKING_FUNCTIONS and stacks_class_masks(call):
@@ -163,7 +166,7 @@ class TorchSemantics:
             return None
         if source.origin is None:
             return None  # a mean of probabilities (see _mean_of)
-        if frame.on_training_path:
+        if frame.on_training_path and not source.floored:  # `log(p.clamp(min=eps))` is the fix, not the pitfall
             activation = "softmax" if source.kind is Kind.DISTRIBUTION else "sigmoid"
             self._report("LG403", get_rule("LG403").render(activation), call, source.origin, frame)
         if source.kind is Kind.DISTRIBUTION:
@@ -285,7 +288,7 @@ class TorchSemantics:
         if method in _SHAPE_METHODS:
             return _tensor_or_none(_reshaped(tensor or Tensor(), method, call))
         if method in N.PRESERVING_METHODS and tensor is not None:
-            return tensor
+            return replace(tensor, floored=True) if method in N.CLAMP_METHODS and _has_minimum(call, 0) else tensor
         if method in N.SCATTER_METHODS and tensor is not None and tensor.zeros_at is not None:
             value = argument_expr(call, 2, "value")
             if value is None:
@@ -765,3 +768,9 @@ def _element_count(tensor: Tensor | None) -> Value:
             count *= size  # type: ignore[operator]
         return Const(count)
     return Number()
+
+
+def _has_minimum(call: ast.Call, position: int) -> bool:
+    """Whether a clamp is given a lower bound (`min=eps`, or positionally) that is not the literal None."""
+    bound = argument_expr(call, position, "min")
+    return bound is not None and not (isinstance(bound, ast.Constant) and bound.value is None)

@@ -69,7 +69,8 @@ class Tensor:
     `nondiff` names the operation that cut the autograd graph (argmax, round, a comparison, .item());
     `over_batch` marks a softmax taken over dim 0; `classes_last` marks a Linear applied to a tensor of rank >= 3,
     whose classes therefore sit in the last dimension. `zeros_at` marks a tensor (or list) of zeros made at that
-    loop depth: writing a single 1 into it at the same depth makes a one-hot vector.
+    loop depth: writing a single 1 into it at the same depth makes a one-hot vector. `floored` marks values
+    clamped from below (`p.clamp(min=eps)`): their log never underflows to -inf.
     """
 
     kind: Kind = Kind.UNKNOWN
@@ -80,6 +81,7 @@ class Tensor:
     over_batch: bool = False
     classes_last: bool = False
     zeros_at: int | None = None
+    floored: bool = False
 
 
 @dataclass(frozen=True)
@@ -384,6 +386,7 @@ def join(a: Value, b: Value) -> Value:
             a.dtype if a.dtype == b.dtype else None, a.shape if a.shape == b.shape else None,
             a.nondiff if a.nondiff == b.nondiff else None, a.over_batch and b.over_batch,
             a.classes_last and b.classes_last, a.zeros_at if a.zeros_at == b.zeros_at else None,
+            a.floored or b.floored,
         )
         return joined if joined != Tensor() else None
     if isinstance(a, Module) and isinstance(b, Module):

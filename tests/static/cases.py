@@ -2473,3 +2473,28 @@ for x, y in loader:
     target.requires_grad = False
     loss = nn.CrossEntropyLoss()(model(x), target)  # LG202
 """)
+
+
+# ---------------------------------------------------------------- LG403: a probability clamped from below is the fix
+case("log-of-probabilities-clamped-from-below", """
+class MultiLabelFocal(nn.Module):
+    def __init__(self, eps=1e-8):
+        super().__init__()
+        self.eps = eps
+
+    def forward(self, logits, y):
+        p = torch.sigmoid(logits)
+        positive = y * torch.log(p.clamp(min=self.eps))
+        negative = (1 - y) * torch.log(torch.clamp(1 - p, self.eps))
+        both = p.clamp(1e-7, 1 - 1e-7).log()
+        return -(positive + negative + both).mean()
+
+
+loss = MultiLabelFocal()(model(x), y)
+loss.backward()
+""")
+case("log-of-probabilities-clamped-only-from-above", """
+p = torch.sigmoid(model(x))
+loss = -(y * torch.log(p.clamp(max=1.0))).mean()  # LG403
+loss.backward()
+""")
