@@ -224,6 +224,36 @@ def mutant(path: Path, rng: random.Random) -> bytes:
     return mutate_notebook(data, rng) if path.suffix == ".ipynb" else mutate_python(data, rng)
 
 
+_TOKENS = ["def", "class", "return", "lambda", "yield", "await", "async", "for", "in", "if", "else", "while",
+           "with", "as", "import", "from", "try", "except", "global", "nonlocal", "del", "match", "case", "(", ")",
+           "[", "]", "{", "}", ":", ",", ".", "=", ":=", "*", "**", "@", "->", "+", "-", "/", "|", "\n", "    ",
+           "\t", "#", "'", '"', '"""', "\\", "0", "1.5", "x", "y", "model", "self", "nn", "F", "torch",
+           "nn.Softmax(dim=1)", "nn.Sigmoid()", "nn.Linear(4, 2)", "nn.Sequential", "nn.CrossEntropyLoss()",
+           "F.nll_loss", "F.binary_cross_entropy", ".sigmoid()", ".softmax(1)", "criterion", "loss", "backward()"]
+
+
+def random_bytes(rng: random.Random) -> bytes:
+    """Input made from nothing: uniform random bytes, printable noise, or a soup of Python and torch tokens; each
+    names a loss, so that the pre-filter lets it through to the parser and the interpreter."""
+    kind = rng.randrange(3)
+    size = rng.randint(0, 2_000)
+    if kind == 0:
+        data = bytes(rng.randrange(256) for _ in range(size))
+    elif kind == 1:
+        data = bytes(rng.choice(b"abcxyz_019 ()[]{}:.,=+-*/@#'\"\n\t\r\\") for _ in range(size))
+    else:
+        data = " ".join(rng.choice(_TOKENS) for _ in range(size // 4)).encode("utf-8")
+    at = rng.randrange(len(data) + 1)
+    return data[:at] + b"nn.CrossEntropyLoss()" + data[at:]
+
+
+def as_cell(data: bytes) -> bytes:
+    """`data`, decoded as well as it goes, as the one code cell of an otherwise valid notebook."""
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+            "source": data.decode("utf-8", "replace")}
+    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [cell]}).encode("utf-8")
+
+
 # --- judges -------------------------------------------------------------------------------------------------------
 
 _FINDING = re.compile(r"^(?P<path>.+?):(cell \d+:)?\d+:\d+: LG\d{3} \[")
