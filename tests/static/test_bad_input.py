@@ -197,7 +197,7 @@ def test_every_bad_input_at_once_is_one_line_each_and_the_good_file_is_still_che
         "a_python2.py": 'print "loss", nn.CrossEntropyLoss\n',
         "b_newer.py": "type Batch = list[int]\nnn.CrossEntropyLoss()\n" if sys.version_info < (3, 12) else None,
         "c_invalid_json.ipynb": "{ cross_entropy",
-        "d_nbformat3.ipynb": json.dumps({"nbformat": 3, "worksheets": [{"cells": []}], "metadata": {"loss": "cross_entropy"}}),
+        "d_nbformat3.ipynb": json.dumps({"nbformat": 3, "worksheets": [], "metadata": {"loss": "cross_entropy"}}),
         "e_string_source.ipynb": _notebook([{"cell_type": "code", "source": "nn.CrossEntropyLoss()(\n"}]).decode(),
     }
     for name, text in bad.items():

@@ -66,8 +66,8 @@ def test_following_imports_and_fixing_run_none_of_the_imported_code(tmp_path: Pa
     for module in ["models/__init__.py", "models/heads.py", "helpers.py"]:
         (project / module).write_text(f"open({str(markers / module.replace('/', '.'))!r}, 'w').write('ran')\n"
                                       "import torch.nn as nn\n")
-    (project / "models" / "heads.py").write_text((project / "models" / "heads.py").read_text()
-                                                 + "def head():\n    return nn.Sequential(nn.Linear(4, 1), nn.Sigmoid())\n")
+    with open(project / "models" / "heads.py", "a") as heads:
+        heads.write("def head():\n    return nn.Sequential(nn.Linear(4, 1), nn.Sigmoid())\n")
     (project / "train.py").write_text("import torch.nn as nn\nimport models\nfrom models.heads import head\n"
                                       "from helpers import *\nmodel = head()\n"
                                       "loss = nn.BCEWithLogitsLoss()(model(x), y)\n")
