@@ -328,3 +328,25 @@ def judge_file(path: Path, data: bytes) -> Verdict:
         return verdict
     by_source = judge_source(text, str(path))
     return Verdict(by_source.problem, verdict.seconds + by_source.seconds)
+
+
+def judge_structure(program: object, folder: Path) -> Verdict:
+    """A generated training program (generated_programs.Program) written to `folder` and checked: exactly the
+    answer known by construction, no error line."""
+    from lossguard.static.checker import check_paths
+
+    folder.mkdir(parents=True)
+    (folder / "pyproject.toml").write_text("")
+    for name, text in program.files.items():
+        (folder / name).write_text(text)
+    started = time.perf_counter()
+    try:
+        result = check_paths([str(folder / program.checked)])
+    except Exception:
+        return Verdict(f"check_paths raised:\n{traceback.format_exc()}", time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    found = [(Path(f.path).name, f.cell, f.line, f.code) for f in result.findings]
+    if found != program.expected() or result.errors:
+        return Verdict(f"expected {program.expected()}, got {found} {result.errors}; choices {program.choices}",
+                       seconds)
+    return Verdict(None, seconds)
