@@ -1,7 +1,7 @@
 """Sweep: `lossguard check` over every `.py` file of installed packages (by default torch, transformers, timm).
 
     PYTHONPATH=$PWD python bench/sweep_packages.py [--packages torch transformers timm] [--search DIR]
-                                                   [--jobs 2] [--timeout 1800] [--out DIR]
+                                                   [--jobs 2] [--timeout 1800] [--slowest N] [--out DIR]
 
 Each package folder is checked as one path (imports between its modules resolve, as in a user's project) by
 `python -m lossguard check --format json --exit-zero --no-cache` in a child process, with an empty configuration.
@@ -11,7 +11,9 @@ A package is found in the --search folders first (install one there without touc
 Prints per package: .py files on disk, files lossguard checked, files it skipped (and why), parse errors, internal
 errors, tracebacks, a run past --timeout, findings per rule, and the child's wall time, CPU time (user + system,
 workers included) and peak memory (the largest resident set of the process and its workers). The findings and the
-error lines are saved under --out for reading. Exits 1 when anything went wrong inside lossguard.
+error lines are saved under --out for reading. With --slowest N, each file that starts an analysis is then checked
+again on its own in this process (the CLI's per-file unit, a CheckSession) and timed: the N slowest are printed, so a
+file near a timeout shows even when the whole run finishes. Exits 1 when anything went wrong inside lossguard.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class Sweep:
     returncode: int | None = None
     timed_out: bool = False
     wall_s: float = 0.0
+    per_file: list[tuple[float, str]] = field(default_factory=list)  # (seconds, file) with --slowest, slowest first
     cpu_s: float = 0.0
     peak_kb: int = 0
 
@@ -122,7 +125,30 @@ def run_checker(paths: list[str], jobs: int, timeout: float, sweep: Sweep) -> No
         sweep.findings = json.loads(text) if text.strip().startswith("[") else []
 
 
-def sweep_package(name: str, search: list[Path], jobs: int, timeout: float) -> Sweep:
+def time_each_file(folder: Path, sweep: Sweep) -> None:
+    """Check every file that starts an analysis on its own in this process, as a worker of the CLI would."""
+    from lossguard.config import Config
+    from lossguard.static.checker import may_call_a_loss
+    from lossguard.static.project import ProjectIndex
+    from lossguard.static.session import CheckSession
+
+    files, _ = discover([str(folder)])
+    config = Config()
+    imports = ProjectIndex()
+    session = CheckSession({Path(file).resolve(): file for file in files}, None, config)
+    for file in files:
+        data = Path(file).read_bytes()
+        if len(data) > config.max_file_size:
+            continue
+        if not may_call_a_loss(data) and not imports.imports_a_candidate(Path(file), data, may_call_a_loss):
+            continue
+        started = time.process_time()
+        session.check(file)
+        sweep.per_file.append((time.process_time() - started, file))
+    sweep.per_file.sort(reverse=True)
+
+
+def sweep_package(name: str, search: list[Path], jobs: int, timeout: float, slowest: int) -> Sweep:
     folder = package_folder(name, search)
     sweep = Sweep(name, folder)
     on_disk = python_files(folder)
@@ -131,10 +157,12 @@ def sweep_package(name: str, search: list[Path], jobs: int, timeout: float) -> S
     # A file discovery leaves out (a folder named build/, env/, ...) is named explicitly: then it is checked too.
     sweep.undiscovered = sorted(set(on_disk) - set(found))
     run_checker([str(folder), *sweep.undiscovered], jobs, timeout, sweep)
+    if slowest:
+        time_each_file(folder, sweep)
     return sweep
 
 
-def report(sweep: Sweep, out: Path) -> None:
+def report(sweep: Sweep, out: Path, slowest: int) -> None:
     codes = Counter(finding["code"] for finding in sweep.findings)
     print(f"== {sweep.package} ({sweep.folder})")
     print(f"  .py files: {sweep.python_files}; found by discovery: {sweep.discovered}; "
@@ -147,6 +175,11 @@ def report(sweep: Sweep, out: Path) -> None:
     print(f"  wall {sweep.wall_s:.1f} s, CPU {sweep.cpu_s:.1f} s, peak {sweep.peak_kb / 1024:.0f} MB")
     for line in [*sweep.skipped, *sweep.other_errors, *sweep.internal_errors, *sweep.tracebacks]:
         print(f"    {line}")
+    if sweep.per_file:
+        total = sum(seconds for seconds, _ in sweep.per_file)
+        print(f"  analysed alone: {len(sweep.per_file)} files, CPU {total:.1f} s; slowest:")
+        for seconds, file in sweep.per_file[:slowest]:
+            print(f"    {seconds:6.2f} s  {os.path.relpath(file, sweep.folder)}")
     (out / f"{sweep.package}.json").write_text(json.dumps(sweep.findings, indent=1))
     (out / f"{sweep.package}.stderr").write_text("\n".join(sweep.stderr) + "\n")
 
@@ -158,13 +191,14 @@ def main() -> int:
                         help="a folder to look for the packages in first (repeatable)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds one package's run may take")
+    parser.add_argument("--slowest", type=int, default=0, help="time each file alone; print the N slowest")
     parser.add_argument("--out", type=Path, default=Path("sweep-results"))
     options = parser.parse_args()
     options.out.mkdir(parents=True, exist_ok=True)
     broken = False
     for name in options.packages:
-        sweep = sweep_package(name, options.search, options.jobs, options.timeout)
-        report(sweep, options.out)
+        sweep = sweep_package(name, options.search, options.jobs, options.timeout, options.slowest)
+        report(sweep, options.out, options.slowest)
         broken |= sweep.broken
     return 1 if broken else 0
 
