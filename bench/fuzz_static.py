@@ -13,7 +13,8 @@ generated_programs.py) are checked against their answer known by construction: a
 error line is a failure too.
 
 Prints examples run, failures (each input saved under --out with what went wrong) and the slowest input with its
-time (CPU seconds of the checker on it, so that a loaded machine does not make an input look slow). Exits 1 when anything failed.
+time (CPU seconds of the checker on it, so that a loaded machine does not make an input look slow). Exits 1 when
+anything failed.
 """
 
 from __future__ import annotations
