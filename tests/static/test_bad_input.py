@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from lossguard.cli import main
 from lossguard.static import checker
 from lossguard.static.checker import check_paths
 
@@ -66,6 +68,10 @@ def test_a_file_deleted_between_discovery_and_reading(tmp_path: Path, monkeypatc
     result = check_paths([str(tmp_path)])
     assert result.errors == [f"{tmp_path / 'gone.py'}:1:1: error: cannot read: No such file or directory"]
     assert [(Path(f.path).name, f.code) for f in result.findings] == [("bad.py", "LG102")]
+    (tmp_path / "gone.py").write_text(BAD)
+    done = CliRunner().invoke(main, ["check", "-q", "--no-cache", str(tmp_path)])
+    assert (done.exit_code, done.stderr) == (2, result.errors[0] + "\n")
+    assert done.stdout.startswith(f"{tmp_path / 'bad.py'}:3:8: LG102")
 
 
 @pytest.mark.parametrize("source,error", [
@@ -133,10 +139,6 @@ def test_non_python_cell_magics_are_not_read_as_python(tmp_path: Path) -> None:
 def test_an_unreadable_file_is_one_line_and_the_rest_is_checked(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     # As root, mode 000 does not stop a read: the kernel's refusal is simulated. As another user, mode 000 is used.
-    from click.testing import CliRunner
-
-    from lossguard.cli import main
-
     locked = tmp_path / "locked.py"
     locked.write_text(BAD)
     (tmp_path / "bad.py").write_text(BAD)
