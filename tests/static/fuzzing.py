@@ -24,8 +24,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from lossguard.cli import main
-from lossguard.static.checker import check_source
+from lossguard.static.checker import check_paths, check_source
 from lossguard.static.source import SourceError
+from tests.static.generated_programs import Program
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 # Prepended to generated programs so that the CLI's pre-filter lets them through to the interpreter.
@@ -330,11 +331,9 @@ def judge_file(path: Path, data: bytes) -> Verdict:
     return Verdict(by_source.problem, verdict.seconds + by_source.seconds)
 
 
-def judge_structure(program: object, folder: Path) -> Verdict:
-    """A generated training program (generated_programs.Program) written to `folder` and checked: exactly the
-    answer known by construction, no error line."""
-    from lossguard.static.checker import check_paths
-
+def judge_structure(program: Program, folder: Path) -> Verdict:
+    """A generated training program written to `folder` and checked: exactly the answer known by construction, and
+    no error line."""
     folder.mkdir(parents=True)
     (folder / "pyproject.toml").write_text("")
     for name, text in program.files.items():
