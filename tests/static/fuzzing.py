@@ -349,3 +349,68 @@ def judge_structure(program: Program, folder: Path) -> Verdict:
         return Verdict(f"expected {program.expected()}, got {found} {result.errors}; choices {program.choices}",
                        seconds)
     return Verdict(None, seconds)
+
+
+# --- import graphs ------------------------------------------------------------------------------------------------
+
+GRAPH_MODULES = ["pkg/__init__.py", "pkg/a.py", "pkg/b.py", "pkg/sub/__init__.py", "pkg/sub/c.py", "main.py"]
+_GRAPH_SOURCES = ["pkg", "pkg.a", "pkg.b", "pkg.sub", "pkg.sub.c", ".", ".a", ".b", ".sub", "..a", ".c", "main"]
+_GRAPH_NAMES = ["model", "build", "criterion", "Net", "x"]
+_GRAPH_BODIES = [
+    "def build():\n    return nn.Sequential(nn.Linear(4, 2), nn.Softmax(dim=1))\n\nmodel = build()\n",
+    "criterion = nn.CrossEntropyLoss()\n",
+    "class Net(nn.Module):\n    def forward(self, x):\n        return x.softmax(1)\n\nmodel = Net()\n",
+    "loss = criterion(model(x), y)\n",
+    "loss = nn.CrossEntropyLoss()(build()(x), y)\n",
+    "model = model\n",
+]
+
+
+def import_graph(rng: random.Random) -> dict[str, str]:
+    """A small package whose modules import each other at random (star imports, names, aliases, `__all__`, relative
+    and absolute), cycles included: a package and its module importing * from each other, a module importing
+    itself. Each module defines or uses a model, a loss or both."""
+    files = {}
+    for module in GRAPH_MODULES:
+        lines = ["import torch.nn as nn"]
+        for _ in range(rng.randint(0, 4)):
+            source, name = rng.choice(_GRAPH_SOURCES), rng.choice(_GRAPH_NAMES)
+            lines.append(rng.choice([f"from {source} import *"] * 3 + [  # the form that chains lookups on
+                f"from {source} import {name}", f"from {source} import {name} as {rng.choice(_GRAPH_NAMES)}",
+                f"__all__ = {rng.sample(_GRAPH_NAMES, 2)}"]))
+        files[module] = "\n".join(lines) + "\n" + rng.choice(_GRAPH_BODIES)
+    return files
+
+
+def judge_import_graph(files: dict[str, str], folder: Path) -> Verdict:
+    """The package checked as a folder: no exception, no error line, and the interpreter never hits Python's
+    recursion limit (which it would survive silently, losing every finding of the module)."""
+    from lossguard.static.flow import ModuleObserver
+
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    real_exec_block = ModuleObserver.exec_block
+    recursion: list[str] = []
+
+    def exec_block(self, body, frame):  # type: ignore[no-untyped-def]
+        try:
+            return real_exec_block(self, body, frame)
+        except RecursionError:
+            recursion.append(traceback.format_exc(limit=-12))
+            raise
+
+    started = time.process_time()
+    ModuleObserver.exec_block = exec_block  # type: ignore[method-assign]
+    try:
+        result = check_paths([str(folder)])
+    except Exception:
+        return Verdict(f"check_paths raised:\n{traceback.format_exc()}", time.process_time() - started)
+    finally:
+        ModuleObserver.exec_block = real_exec_block  # type: ignore[method-assign]
+    seconds = time.process_time() - started
+    if result.errors:
+        return Verdict(f"error lines: {result.errors}", seconds)
+    if recursion:
+        return Verdict(f"the interpreter hit the recursion limit:\n{recursion[0]}", seconds)
+    return Verdict(None, seconds)
