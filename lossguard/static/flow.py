@@ -85,6 +85,7 @@ class ModuleObserver(Statements, Expressions, Calls, TorchSemantics):
         self.current_call: ast.Call | None = None
         self._depth = 0
         self._star_modules: list[Value] | None = None
+        self._star_lookups: set[str] = set()  # names being looked up through this module's star imports
 
     @property
     def module_running(self) -> bool:
@@ -177,18 +178,24 @@ class ModuleObserver(Statements, Expressions, Calls, TorchSemantics):
         from lossguard.static import names as N
         from lossguard.static.values import ModuleRef
 
-        for value in self.load_star_modules():
-            if isinstance(value, ModuleRef):
-                public = value.observer.public_names()
-                if public is None or name in public:
-                    found = value.observer.export(name)
-                    if found is not None:
-                        return found
-            elif isinstance(value, ExternalRef):
-                candidate = N.canonical(f"{value.name}.{name}")
-                if N.is_known(candidate):
-                    return ExternalRef(candidate)
-        return None
+        if name in self._star_lookups:  # a cycle of star imports (a package and its module import * from each other)
+            return None
+        self._star_lookups.add(name)
+        try:
+            for value in self.load_star_modules():
+                if isinstance(value, ModuleRef):
+                    public = value.observer.public_names()
+                    if public is None or name in public:
+                        found = value.observer.export(name)
+                        if found is not None:
+                            return found
+                elif isinstance(value, ExternalRef):
+                    candidate = N.canonical(f"{value.name}.{name}")
+                    if N.is_known(candidate):
+                        return ExternalRef(candidate)
+            return None
+        finally:
+            self._star_lookups.discard(name)
 
     def load_star_modules(self) -> list[Value]:
         if self._star_modules is None:

@@ -24,8 +24,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from lossguard.cli import main
-from lossguard.static.checker import check_source
+from lossguard.static.checker import check_paths, check_source
 from lossguard.static.source import SourceError
+from tests.static.generated_programs import Program
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 # Prepended to generated programs so that the CLI's pre-filter lets them through to the interpreter.
@@ -37,7 +38,7 @@ class Verdict:
     """The judge's answer for one input: `problem` is None when the checker behaved."""
 
     problem: str | None
-    seconds: float
+    seconds: float  # CPU time of this process: a loaded machine does not make an input look slow
 
 
 def fixture_files() -> list[Path]:
@@ -224,6 +225,36 @@ def mutant(path: Path, rng: random.Random) -> bytes:
     return mutate_notebook(data, rng) if path.suffix == ".ipynb" else mutate_python(data, rng)
 
 
+_TOKENS = ["def", "class", "return", "lambda", "yield", "await", "async", "for", "in", "if", "else", "while",
+           "with", "as", "import", "from", "try", "except", "global", "nonlocal", "del", "match", "case", "(", ")",
+           "[", "]", "{", "}", ":", ",", ".", "=", ":=", "*", "**", "@", "->", "+", "-", "/", "|", "\n", "    ",
+           "\t", "#", "'", '"', '"""', "\\", "0", "1.5", "x", "y", "model", "self", "nn", "F", "torch",
+           "nn.Softmax(dim=1)", "nn.Sigmoid()", "nn.Linear(4, 2)", "nn.Sequential", "nn.CrossEntropyLoss()",
+           "F.nll_loss", "F.binary_cross_entropy", ".sigmoid()", ".softmax(1)", "criterion", "loss", "backward()"]
+
+
+def random_bytes(rng: random.Random) -> bytes:
+    """Input made from nothing: uniform random bytes, printable noise, or a soup of Python and torch tokens; each
+    names a loss, so that the pre-filter lets it through to the parser and the interpreter."""
+    kind = rng.randrange(3)
+    size = rng.randint(0, 2_000)
+    if kind == 0:
+        data = bytes(rng.randrange(256) for _ in range(size))
+    elif kind == 1:
+        data = bytes(rng.choice(b"abcxyz_019 ()[]{}:.,=+-*/@#'\"\n\t\r\\") for _ in range(size))
+    else:
+        data = " ".join(rng.choice(_TOKENS) for _ in range(size // 4)).encode("utf-8")
+    at = rng.randrange(len(data) + 1)
+    return data[:at] + b"nn.CrossEntropyLoss()" + data[at:]
+
+
+def as_cell(data: bytes) -> bytes:
+    """`data`, decoded as well as it goes, as the one code cell of an otherwise valid notebook."""
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+            "source": data.decode("utf-8", "replace")}
+    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [cell]}).encode("utf-8")
+
+
 # --- judges -------------------------------------------------------------------------------------------------------
 
 _FINDING = re.compile(r"^(?P<path>.+?):(cell \d+:)?\d+:\d+: LG\d{3} \[")
@@ -231,7 +262,7 @@ _FINDING = re.compile(r"^(?P<path>.+?):(cell \d+:)?\d+:\d+: LG\d{3} \[")
 
 def judge_source(source: str, path: str = "<fuzz>") -> Verdict:
     """`check_source` returns findings or raises SourceError; nothing else, and no warning escapes."""
-    started = time.perf_counter()
+    started = time.process_time()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -239,8 +270,8 @@ def judge_source(source: str, path: str = "<fuzz>") -> Verdict:
         except SourceError:
             pass
         except Exception:
-            return Verdict(f"check_source raised:\n{traceback.format_exc()}", time.perf_counter() - started)
-    seconds = time.perf_counter() - started
+            return Verdict(f"check_source raised:\n{traceback.format_exc()}", time.process_time() - started)
+    seconds = time.process_time() - started
     if caught:
         return Verdict(f"a warning escaped: {caught[0].category.__name__}: {caught[0].message}", seconds)
     return Verdict(None, seconds)
@@ -248,11 +279,11 @@ def judge_source(source: str, path: str = "<fuzz>") -> Verdict:
 
 def judge_cli(path: Path) -> Verdict:
     """`lossguard check -q PATH` on one file: exit 0/1/2, findings on stdout, at most one clean line on stderr."""
-    started = time.perf_counter()
+    started = time.process_time()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = CliRunner().invoke(main, ["check", "-q", str(path)])
-    seconds = time.perf_counter() - started
+    seconds = time.process_time() - started
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         trace = "".join(traceback.format_exception(result.exception))
         return Verdict(f"the CLI raised:\n{trace}", seconds)
@@ -298,3 +329,88 @@ def judge_file(path: Path, data: bytes) -> Verdict:
         return verdict
     by_source = judge_source(text, str(path))
     return Verdict(by_source.problem, verdict.seconds + by_source.seconds)
+
+
+def judge_structure(program: Program, folder: Path) -> Verdict:
+    """A generated training program written to `folder` and checked: exactly the answer known by construction, and
+    no error line."""
+    folder.mkdir(parents=True)
+    (folder / "pyproject.toml").write_text("")
+    for name, text in program.files.items():
+        (folder / name).write_text(text)
+    started = time.process_time()
+    try:
+        result = check_paths([str(folder / program.checked)])
+    except Exception:
+        return Verdict(f"check_paths raised:\n{traceback.format_exc()}", time.process_time() - started)
+    seconds = time.process_time() - started
+    found = [(Path(f.path).name, f.cell, f.line, f.code) for f in result.findings]
+    if found != program.expected() or result.errors:
+        return Verdict(f"expected {program.expected()}, got {found} {result.errors}; choices {program.choices}",
+                       seconds)
+    return Verdict(None, seconds)
+
+
+# --- import graphs ------------------------------------------------------------------------------------------------
+
+GRAPH_MODULES = ["pkg/__init__.py", "pkg/a.py", "pkg/b.py", "pkg/sub/__init__.py", "pkg/sub/c.py", "main.py"]
+_GRAPH_SOURCES = ["pkg", "pkg.a", "pkg.b", "pkg.sub", "pkg.sub.c", ".", ".a", ".b", ".sub", "..a", ".c", "main"]
+_GRAPH_NAMES = ["model", "build", "criterion", "Net", "x"]
+_GRAPH_BODIES = [
+    "def build():\n    return nn.Sequential(nn.Linear(4, 2), nn.Softmax(dim=1))\n\nmodel = build()\n",
+    "criterion = nn.CrossEntropyLoss()\n",
+    "class Net(nn.Module):\n    def forward(self, x):\n        return x.softmax(1)\n\nmodel = Net()\n",
+    "loss = criterion(model(x), y)\n",
+    "loss = nn.CrossEntropyLoss()(build()(x), y)\n",
+    "model = model\n",
+]
+
+
+def import_graph(rng: random.Random) -> dict[str, str]:
+    """A small package whose modules import each other at random (star imports, names, aliases, `__all__`, relative
+    and absolute), cycles included: a package and its module importing * from each other, a module importing
+    itself. Each module defines or uses a model, a loss or both."""
+    files = {}
+    for module in GRAPH_MODULES:
+        lines = ["import torch.nn as nn"]
+        for _ in range(rng.randint(0, 4)):
+            source, name = rng.choice(_GRAPH_SOURCES), rng.choice(_GRAPH_NAMES)
+            lines.append(rng.choice([f"from {source} import *"] * 3 + [  # the form that chains lookups on
+                f"from {source} import {name}", f"from {source} import {name} as {rng.choice(_GRAPH_NAMES)}",
+                f"__all__ = {rng.sample(_GRAPH_NAMES, 2)}"]))
+        files[module] = "\n".join(lines) + "\n" + rng.choice(_GRAPH_BODIES)
+    return files
+
+
+def judge_import_graph(files: dict[str, str], folder: Path) -> Verdict:
+    """The package checked as a folder: no exception, no error line, and the interpreter never hits Python's
+    recursion limit (which it would survive silently, losing every finding of the module)."""
+    from lossguard.static.flow import ModuleObserver
+
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    real_exec_block = ModuleObserver.exec_block
+    recursion: list[str] = []
+
+    def exec_block(self, body, frame):  # type: ignore[no-untyped-def]
+        try:
+            return real_exec_block(self, body, frame)
+        except RecursionError:
+            recursion.append(traceback.format_exc(limit=-12))
+            raise
+
+    started = time.process_time()
+    ModuleObserver.exec_block = exec_block  # type: ignore[method-assign]
+    try:
+        result = check_paths([str(folder)])
+    except Exception:
+        return Verdict(f"check_paths raised:\n{traceback.format_exc()}", time.process_time() - started)
+    finally:
+        ModuleObserver.exec_block = real_exec_block  # type: ignore[method-assign]
+    seconds = time.process_time() - started
+    if result.errors:
+        return Verdict(f"error lines: {result.errors}", seconds)
+    if recursion:
+        return Verdict(f"the interpreter hit the recursion limit:\n{recursion[0]}", seconds)
+    return Verdict(None, seconds)

@@ -1,6 +1,6 @@
 """Hostile paths and sources for `lossguard check`: each is one clean line (or silence) with the right exit code, and
 the other files are still checked. (Symlink loops, unreadable folders, bad encodings, bad notebook JSON, nbformat 3
-and deep nesting are in test_discover.py, test_notebook.py, test_cli.py and test_interpreter_bounds.py.)"""
+and deep nesting are in test_discover.py, test_notebook.py, test_cli.py and test_bounds.py.)"""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from lossguard.cli import main
 from lossguard.static import checker
 from lossguard.static.checker import check_paths
 
@@ -66,6 +68,10 @@ def test_a_file_deleted_between_discovery_and_reading(tmp_path: Path, monkeypatc
     result = check_paths([str(tmp_path)])
     assert result.errors == [f"{tmp_path / 'gone.py'}:1:1: error: cannot read: No such file or directory"]
     assert [(Path(f.path).name, f.code) for f in result.findings] == [("bad.py", "LG102")]
+    (tmp_path / "gone.py").write_text(BAD)
+    done = CliRunner().invoke(main, ["check", "-q", "--no-cache", str(tmp_path)])
+    assert (done.exit_code, done.stderr) == (2, result.errors[0] + "\n")
+    assert done.stdout.startswith(f"{tmp_path / 'bad.py'}:3:8: LG102")
 
 
 @pytest.mark.parametrize("source,error", [
@@ -128,3 +134,87 @@ def test_non_python_cell_magics_are_not_read_as_python(tmp_path: Path) -> None:
     done = _check(str(tmp_path))
     assert (done.returncode, done.stderr) == (1, "")
     assert done.stdout.splitlines()[0].startswith(f"{tmp_path / 'magics.ipynb'}:cell 5:1:")
+
+
+def test_an_unreadable_file_is_one_line_and_the_rest_is_checked(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # As root, mode 000 does not stop a read: the kernel's refusal is simulated. As another user, mode 000 is used.
+    locked = tmp_path / "locked.py"
+    locked.write_text(BAD)
+    (tmp_path / "bad.py").write_text(BAD)
+    locked.chmod(0)
+    if os.geteuid() == 0:
+        real_read_bytes = Path.read_bytes
+
+        def read_bytes(self: Path) -> bytes:
+            if self == locked:
+                raise PermissionError(13, os.strerror(13), str(self))
+            return real_read_bytes(self)
+
+        monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    try:
+        done = CliRunner().invoke(main, ["check", "-q", "--no-cache", str(tmp_path)])
+    finally:
+        locked.chmod(0o644)
+    assert done.exit_code == 2, done.output
+    assert done.stderr.splitlines() == [f"{locked}:1:1: error: cannot read: {os.strerror(13)}"]
+    assert done.stdout.splitlines()[0].startswith(f"{tmp_path / 'bad.py'}:3:8: LG102")
+
+
+def test_a_dangling_symlink_in_a_folder_is_one_line_and_the_rest_is_checked(tmp_path: Path) -> None:
+    (tmp_path / "gone.py").symlink_to(tmp_path / "never_written.py")
+    (tmp_path / "bad.py").write_text(BAD)
+    done = _check(str(tmp_path))
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [f"{tmp_path / 'gone.py'}: error: cannot read: No such file or directory"]
+    assert "bad.py:3:8: LG102" in done.stdout
+
+
+def test_a_dangling_symlink_named_on_the_command_line(tmp_path: Path) -> None:
+    (tmp_path / "gone.py").symlink_to(tmp_path / "never_written.py")
+    (tmp_path / "bad.py").write_text(BAD)
+    done = _check(str(tmp_path / "gone.py"), str(tmp_path / "bad.py"))
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [f"{tmp_path / 'gone.py'}: error: cannot read: No such file or directory"]
+    assert "bad.py:3:8: LG102" in done.stdout
+
+
+def test_a_huge_notebook_is_skipped_with_one_line_before_it_is_read(tmp_path: Path) -> None:
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+            "source": ["import torch.nn as nn\n", "loss = nn.CrossEntropyLoss()(nn.Softmax(1)(z), y)\n"] * 20}
+    (tmp_path / "huge.ipynb").write_bytes(_notebook([cell] * 1200))  # about 2 MB
+    (tmp_path / "bad.py").write_text(BAD)
+    size = (tmp_path / "huge.ipynb").stat().st_size
+    done = _check("--max-file-size", "1MB", str(tmp_path))
+    assert (done.returncode, done.stdout.count("LG102")) == (1, 1)
+    assert done.stderr.splitlines() == [
+        f"{tmp_path / 'huge.ipynb'}: skipped: {size / 1e6:.1f} MB is over max-file-size (1.0 MB)"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_every_bad_input_at_once_is_one_line_each_and_the_good_file_is_still_checked(tmp_path: Path) -> None:
+    # The battery in one folder, as a user's repository may hold several of them: exit 2, one line per bad path,
+    # no traceback, and the pitfall of the one good file is still found.
+    bad = {
+        "a_python2.py": 'print "loss", nn.CrossEntropyLoss\n',
+        "b_newer.py": "type Batch = list[int]\nnn.CrossEntropyLoss()\n" if sys.version_info < (3, 12) else None,
+        "c_invalid_json.ipynb": "{ cross_entropy",
+        "d_nbformat3.ipynb": json.dumps({"nbformat": 3, "worksheets": [], "metadata": {"loss": "cross_entropy"}}),
+        "e_string_source.ipynb": _notebook([{"cell_type": "code", "source": "nn.CrossEntropyLoss()(\n"}]).decode(),
+    }
+    for name, text in bad.items():
+        if text is not None:
+            (tmp_path / name).write_text(text)
+    (tmp_path / "f_loop.py").symlink_to("f_loop.py")
+    (tmp_path / "g_dangling.py").symlink_to(tmp_path / "never_written.py")
+    os.mkfifo(tmp_path / "h_fifo.py")
+    (tmp_path / "i_folder.py").mkdir()
+    (tmp_path / "j_no_cells.ipynb").write_bytes(_notebook([]))
+    (tmp_path / "z_good.py").write_text(BAD)
+    done = _check(str(tmp_path))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    expected = [name for name, text in bad.items() if text is not None] + ["f_loop.py", "g_dangling.py", "h_fifo.py"]
+    lines = done.stderr.splitlines()
+    assert sorted(Path(line.split(":", 1)[0]).name for line in lines) == expected, done.stderr
+    assert all(": error: " in line for line in lines)
+    assert len(done.stdout.splitlines()) == 1 and done.stdout.startswith(f"{tmp_path / 'z_good.py'}:3:8: LG102 ")

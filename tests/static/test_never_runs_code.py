@@ -55,3 +55,25 @@ def test_checking_a_folder_runs_none_of_its_code(tmp_path: Path, how: str) -> No
     # Every planted file was read, and its pitfall found: lossguard still works.
     reported = {Path(line.split(":", 1)[0]).name for line in done.stdout.splitlines()}
     assert reported == {*RUNNABLE, "notebook.ipynb"}
+
+
+def test_following_imports_and_fixing_run_none_of_the_imported_code(tmp_path: Path) -> None:
+    # The analysis reads the project modules a checked file imports (a package's __init__.py, a module, a star
+    # import) and --fix rewrites the file: none of them is ever imported.
+    project, markers = tmp_path / "project", tmp_path / "markers"
+    (project / "models").mkdir(parents=True)
+    markers.mkdir()
+    for module in ["models/__init__.py", "models/heads.py", "helpers.py"]:
+        (project / module).write_text(f"open({str(markers / module.replace('/', '.'))!r}, 'w').write('ran')\n"
+                                      "import torch.nn as nn\n")
+    with open(project / "models" / "heads.py", "a") as heads:
+        heads.write("def head():\n    return nn.Sequential(nn.Linear(4, 1), nn.Sigmoid())\n")
+    (project / "train.py").write_text("import torch.nn as nn\nimport models\nfrom models.heads import head\n"
+                                      "from helpers import *\nmodel = head()\n"
+                                      "loss = nn.BCEWithLogitsLoss()(model(x), y)\n")
+    runs = [subprocess.run([sys.executable, "-m", "lossguard", "check", "-q", *options, "."], cwd=project,
+                           capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+            for options in ([], ["--fix", "--unsafe-fixes"])]
+    assert sorted(p.name for p in markers.iterdir()) == [], "imported code was executed"
+    assert [(run.returncode, run.stderr) for run in runs] == [(1, "")] * 2
+    assert runs[0].stdout.startswith("train.py:6:8: LG101") and "models/heads.py:" in runs[0].stdout

@@ -344,3 +344,19 @@ def test_torch_through_a_star_import_still_names_dtypes(tmp_path: Path) -> None:
             "loss = nn.CrossEntropyLoss()(torch.randn(4, 3), t)\n")
     _write(tmp_path, {"utils.py": "import torch\n", "model.py": main})
     assert check_paths([str(tmp_path / "model.py")]).findings == []
+
+
+# Found on the labelled real-code set: a package's __init__.py and one of its modules each `import *` from the
+# other, and a name neither defines was looked up around that cycle forever (a RecursionError, reported as "the
+# file nests too deeply"). The name is unknown; the names they do define still resolve.
+@pytest.mark.parametrize("head,expected", [("nn.Sigmoid()", ["LG101"]), ("nn.Identity()", [])])
+def test_a_cycle_of_star_imports_is_not_an_endless_lookup(tmp_path: Path, head: str, expected: list[str]) -> None:
+    _write(tmp_path, {
+        "pkg/__init__.py": "from .models import *\nfrom .bench import *\n",
+        "pkg/models.py": f"import torch.nn as nn\nfrom pkg import *\n\ndef build():\n"
+                         f"    return nn.Sequential(nn.Linear(4, 1), {head})\n",
+        "pkg/bench.py": "import torch.nn as nn\nfrom pkg import *\n\nmodel = build()\nhelper = undefined_anywhere\n"
+                        "loss = nn.BCEWithLogitsLoss()(model(x), y)\n",
+    })
+    result = check_paths([str(tmp_path / "pkg" / "bench.py")])
+    assert result.errors == [] and [f.code for f in result.findings] == expected
