@@ -485,7 +485,7 @@ class Calls:
         if node in self.call_stack:
             return _CUT, self._written_by_recursion(node, args)
         if len(self.call_stack) >= MAX_CALL_DEPTH or self.budget.exhausted:
-            return _CUT, {i: None for i, (_, value) in enumerate(args) if isinstance(value, (Instance, DictValue, Record))}
+            return _CUT, _forgotten(args)
         bound = self._bind(node, args, unknown_arguments)
         reporting = frame.reporting
         key = (node, function.owner, tuple(sorted((k, v) for k, (v, _) in bound.items())), reporting,
@@ -499,7 +499,7 @@ class Calls:
             return cached
         arguments = key[:3] + key[5:] if key is not None else None  # the call's arguments, read silently or not
         if not self.budget.may_read(id(node), arguments):
-            return _CUT, {i: None for i, (_, value) in enumerate(args) if isinstance(value, (Instance, DictValue, Record))}
+            return _CUT, _forgotten(args)
         self.budget.spend(10)
         callee = self.function_frame(function, {k: v for k, (v, _) in bound.items()}, reporting, frame)
         if unknown_arguments:
@@ -516,7 +516,7 @@ class Calls:
         result = join_all(callee.returns) if callee.returns else None
         changed: dict[int, Value] = {}
         for name, (value, index) in bound.items():
-            if index is not None and isinstance(value, (Instance, DictValue, Record)) and callee.env.get(name) != value:
+            if index is not None and isinstance(value, _CHANGEABLE) and callee.env.get(name) != value:
                 changed[index] = callee.env.get(name)
         if callee.assumes_defaults and not frame.assumes_defaults:
             changed[_ASSUMED_DEFAULTS] = None
@@ -534,8 +534,7 @@ class Calls:
             written = self.recursion_writes[node] = names_written_through(node)
         bound = self._bind(node, args, unknown_arguments=True)
         kept = {index for name, (_, index) in bound.items() if index is not None and name not in written}
-        return {i: None for i, (_, value) in enumerate(args)
-                if isinstance(value, (Instance, DictValue, Record)) and i not in kept}
+        return _forgotten(args, kept)
 
     def _bind(self, node: ast.AST, args: Args, unknown_arguments: bool) -> dict[str, tuple[Value, int | None]]:
         """Argument values by parameter name, with the index of the argument each came from; parameters not
@@ -627,6 +626,12 @@ class Calls:
 
 # ---------------------------------------------------------------------- helpers without state
 _CUT: Any = object()  # a call that was not read (depth, recursion, budget)
+_CHANGEABLE = (Instance, DictValue, Record)  # argument values a call can change in place
+
+
+def _forgotten(args: Args, kept: "set[int] | frozenset[int]" = frozenset()) -> dict[int, Value]:
+    """What a call that was not read leaves of its arguments: every object it could have changed is unknown."""
+    return {i: None for i, (_, value) in enumerate(args) if isinstance(value, _CHANGEABLE) and i not in kept}
 # Builtins that only read their arguments: an object given attributes keeps them (`type(model).__name__`).
 _READING_BUILTINS = frozenset({
     "type", "str", "repr", "len", "isinstance", "issubclass", "hasattr", "getattr", "id", "hash", "print", "bool",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING, Any
 
-from lossguard.static.syntax import FunctionNode, decorator_names, dotted
+from lossguard.static.syntax import FunctionNode, attribute_stores, decorator_names, dotted
 
 if TYPE_CHECKING:
     from lossguard.static.flow import ModuleObserver
@@ -107,17 +107,4 @@ def _self_calls(method: ast.AST) -> frozenset[str]:
 
 
 def _self_assignments(method: ast.AST) -> frozenset[str]:
-    names: set[str] = set()
-    for node in ast.walk(method):
-        targets: list[ast.AST] = []
-        if isinstance(node, ast.Assign):
-            targets = list(node.targets)
-        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
-            targets = [node.target]
-        while targets:
-            target = targets.pop()
-            if isinstance(target, (ast.Tuple, ast.List)):
-                targets.extend(target.elts)
-            elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
-                names.add(target.attr)
-    return frozenset(names)
+    return frozenset(attribute for receiver, attribute in attribute_stores(method) if receiver == "self")

@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence, Tuple
 
 from lossguard.static import names as N
 from lossguard.static.frame import Frame
-from lossguard.static.syntax import assigned_names, decorator_names, parameter_defaults, parameter_names
+from lossguard.static.syntax import (
+    argument_expr, assigned_names, decorator_names, keyword_value, parameter_defaults, parameter_names,
+)
 from lossguard.static.values import Choice, ExternalRef, Function, Loss, Value
 
 if TYPE_CHECKING:
@@ -200,16 +202,11 @@ _ANYTHING: Any = object()  # a `**kwargs` or `*args` in a call may give the para
 
 def _given(call: ast.Call, parameter: str, position: int) -> Any:
     """The expression the call gives the parameter, None when it gives none, or `_ANYTHING`."""
-    given: ast.expr | None = None
-    for keyword in call.keywords:
-        if keyword.arg is None:
-            return _ANYTHING
-        if keyword.arg == parameter:
-            given = keyword.value
+    if any(keyword.arg is None for keyword in call.keywords):
+        return _ANYTHING
+    given = argument_expr(call, position, parameter) if position >= 0 else keyword_value(call, parameter)
     if given is None and any(isinstance(arg, ast.Starred) for arg in call.args):
         return _ANYTHING
-    if given is None and 0 <= position < len(call.args):
-        given = call.args[position]
     return given
 
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Iterator
 
 from lossguard.static.frame import Frame
-from lossguard.static.syntax import assigned_names, parameter_names
+from lossguard.static.syntax import assigned_names, attribute_stores, parameter_names
 from lossguard.static.values import Const, Instance
 
 if TYPE_CHECKING:
@@ -98,21 +98,10 @@ def _assignments(cls: "ClassInfo", attribute: str) -> int:
     count = 0
     for klass in cls.mro():
         for method in klass.methods.values():
+            if any(isinstance(node, ast.Call) and _sets_attribute_dynamically(node) for node in ast.walk(method)):
+                return 2  # setattr(self, name, ...): any attribute may change
             receiver = parameter_names(method)[:1]
-            for node in ast.walk(method):
-                targets: list[ast.AST] = []
-                if isinstance(node, ast.Assign):
-                    targets = list(node.targets)
-                elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
-                    targets = [node.target]
-                elif isinstance(node, ast.Call) and _sets_attribute_dynamically(node):
-                    return 2  # setattr(self, name, ...): any attribute may change
-                while targets:
-                    target = targets.pop()
-                    if isinstance(target, (ast.Tuple, ast.List)):
-                        targets.extend(target.elts)
-                    elif _is_self_attribute(target, attribute, receiver):
-                        count += 1
+            count += sum(1 for name, stored in attribute_stores(method) if name in receiver and stored == attribute)
     return count
 
 

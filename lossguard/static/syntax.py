@@ -114,6 +114,23 @@ def assigned_names(node: ast.AST) -> set[str]:
     return names
 
 
+def attribute_stores(node: ast.AST) -> Iterator[tuple[str, str]]:
+    """(receiver, attribute) of each assignment `receiver.attribute = ...` inside `node` (also augmented, annotated,
+    and as an item of a tuple or list target)."""
+    for child in ast.walk(node):
+        targets: list[ast.AST] = []
+        if isinstance(child, ast.Assign):
+            targets = list(child.targets)
+        elif isinstance(child, (ast.AnnAssign, ast.AugAssign)):
+            targets = [child.target]
+        while targets:
+            target = targets.pop()
+            if isinstance(target, (ast.Tuple, ast.List)):
+                targets.extend(target.elts)
+            elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
+                yield target.value.id, target.attr
+
+
 _MUTATING_METHODS = frozenset({
     "update", "setdefault", "pop", "popitem", "clear", "append", "extend", "insert", "remove",
     "add_module", "register_module", "register_buffer", "register_parameter", "__setattr__", "__setitem__",
