@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterator
 
 if TYPE_CHECKING:
     from lossguard.static.project import ProjectIndex
@@ -54,19 +54,15 @@ def importers_of(index: "ProjectIndex", checked: Path) -> list[Path]:
 
 def _direct_importers(index: "ProjectIndex", imported: Path, known: set[Path], limit: int) -> list[Path]:
     """At most `limit` modules near `imported` (its folder, then its parents) that import it, `known` left out."""
-    from lossguard.static.project import _ROOT_MARKERS, imported_modules, project_root
+    from lossguard.static.project import imported_modules
 
     stem = imported.stem if imported.name != "__init__.py" else imported.parent.name
     needles = [stem.encode("utf-8")]
-    root = project_root(imported.parent)
-    if not any((root / marker).exists() for marker in _ROOT_MARKERS):
-        root = None  # no marker file: the entry script may sit in any of the nearest parent folders
     size_limit = min(MAX_IMPORTER_BYTES, getattr(index.parser, "max_size", MAX_IMPORTER_BYTES))  # max-file-size
     found: list[Path] = []
     targets = {imported}  # and the package's __init__.py when it re-exports the module (`from .trainer import *`)
     package = imported.parent / "__init__.py"
-    folder = imported.parent
-    for _ in range(MAX_FOLDERS):
+    for folder in _nearby_folders(imported.parent):
         for candidate in _python_files(folder):
             if candidate in targets or candidate in known or candidate in index.observers:
                 continue
@@ -86,9 +82,6 @@ def _direct_importers(index: "ProjectIndex", imported: Path, known: set[Path], l
                 found.append(candidate)
             if len(found) >= limit:
                 return found
-        if folder == root or folder.parent == folder:
-            break
-        folder = folder.parent
     return found
 
 
@@ -101,26 +94,34 @@ def imported_by_a_candidate(index: "ProjectIndex", path: Path, data: bytes,
     looked at: the models and datasets a training script imports hold no loss call, and analysing each of them
     would slow every run. Folders are listed and their loss-naming modules read once per run (cached on the
     index); only the direct importers are looked for."""
-    from lossguard.static.project import _ROOT_MARKERS, imported_modules, project_root
+    from lossguard.static.project import imported_modules
 
     if path.suffix != ".py" or _LOSS_WORD.search(data) is None:
         return False
     checked = Path(os.path.abspath(path))
     needle = (checked.stem if checked.name != "__init__.py" else checked.parent.name).encode("utf-8")
-    root = project_root(checked.parent)
-    if not any((root / marker).exists() for marker in _ROOT_MARKERS):
-        root = None
-    folder = checked.parent
-    for _ in range(MAX_FOLDERS):
+    for folder in _nearby_folders(checked.parent):
         for candidate, data in _loss_naming_files(index, folder, is_candidate):
             if candidate != checked and needle in data and any(
                     _resolves_to(index, parts, candidate, dots, {checked}, resolved=False)
                     for dots, parts in imported_modules(data)):
                 return True
-        if folder == root or folder.parent == folder:
-            break
-        folder = folder.parent
     return False
+
+
+def _nearby_folders(start: Path) -> Iterator[Path]:
+    """`start` and its parents, at most `MAX_FOLDERS`, up to the project root when a marker file names one (with
+    none, the entry script may sit in any of the nearest parent folders)."""
+    from lossguard.static.project import _ROOT_MARKERS, project_root
+
+    found = project_root(start)
+    root = found if any((found / marker).exists() for marker in _ROOT_MARKERS) else None
+    folder = start
+    for _ in range(MAX_FOLDERS):
+        yield folder
+        if folder == root or folder.parent == folder:
+            return
+        folder = folder.parent
 
 
 def _loss_naming_files(index: "ProjectIndex", folder: Path,
@@ -128,11 +129,7 @@ def _loss_naming_files(index: "ProjectIndex", folder: Path,
     cached = index.loss_naming_files.get(folder)
     if cached is None:
         cached = []
-        try:
-            names = sorted(entry.name for entry in os.scandir(folder) if entry.name.endswith(".py") and entry.is_file())
-        except OSError:
-            names = []
-        for name in names[:MAX_FILES_PER_FOLDER]:
+        for name in _python_names(folder):
             candidate = folder / name
             try:
                 if candidate.stat().st_size > MAX_IMPORTER_BYTES:
@@ -146,12 +143,17 @@ def _loss_naming_files(index: "ProjectIndex", folder: Path,
     return cached
 
 
-def _python_files(folder: Path) -> list[Path]:
+def _python_names(folder: Path) -> list[str]:
+    """The names of the first `MAX_FILES_PER_FOLDER` Python files of a folder, sorted."""
     try:
         names = sorted(entry.name for entry in os.scandir(folder) if entry.name.endswith(".py") and entry.is_file())
     except OSError:
         return []
-    return [(folder / name).resolve() for name in names[:MAX_FILES_PER_FOLDER]]
+    return names[:MAX_FILES_PER_FOLDER]
+
+
+def _python_files(folder: Path) -> list[Path]:
+    return [(folder / name).resolve() for name in _python_names(folder)]
 
 
 def _resolves_to(index: "ProjectIndex", parts: list[str], importer: Path, dots: int, targets: set[Path],
